@@ -1,0 +1,31 @@
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check screenshots bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/payviz
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+check: $(STAMP)
+	$(VENV)/bin/ruff check payviz tests
+	$(VENV)/bin/ruff format --check payviz tests
+	$(VENV)/bin/mypy payviz
+	$(VENV)/bin/lint-imports
+
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/direct-jwe.png --mode direct --step 3
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/redirect-declined.png --mode redirect --decision decline
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

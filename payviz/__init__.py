@@ -1,0 +1,3 @@
+"""payviz: see how an online card payment really works."""
+
+__version__ = "0.1.0"

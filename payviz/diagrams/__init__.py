@@ -1,0 +1,1 @@
+"""What is drawn, as data: topology, node state, sequence and exports. No widgets."""

@@ -1,0 +1,174 @@
+"""Test cards, the Luhn check and PAN masking (PCI: show at most BIN and last four)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._types import Decision
+
+
+@dataclass(frozen=True, slots=True)
+class TestCard:
+    """A card from the Stripe-style test table and how the issuing bank treats it."""
+
+    number: str
+    decision: Decision
+    response_code: str
+    label: str
+    customer_message: str
+
+
+TEST_CARDS: tuple[TestCard, ...] = (
+    TestCard("4242424242424242", "approve", "00", "Visa, approved", "Your payment went through."),
+    TestCard(
+        "4000000000000002",
+        "decline",
+        "05",
+        "generic decline",
+        "Your bank declined the payment. Please try another card.",
+    ),
+    TestCard(
+        "4000000000009995",
+        "insufficient-funds",
+        "51",
+        "insufficient funds",
+        "The card does not have enough funds for this purchase.",
+    ),
+    TestCard(
+        "4000000000009987",
+        "lost-card",
+        "41",
+        "lost card",
+        "Your bank declined the payment. Please contact your bank or use another card.",
+    ),
+    TestCard(
+        "4000000000009979",
+        "stolen-card",
+        "43",
+        "stolen card",
+        "Your bank declined the payment. Please contact your bank or use another card.",
+    ),
+    TestCard(
+        "4000000000000069",
+        "expired-card",
+        "54",
+        "expired card",
+        "The card has expired. Please check the date or use another card.",
+    ),
+    TestCard(
+        "4000000000000119",
+        "processing-error",
+        "96",
+        "processing error",
+        "Something went wrong while processing the card. Please try again.",
+    ),
+)
+
+CARDS_BY_NUMBER: dict[str, TestCard] = {card.number: card for card in TEST_CARDS}
+CARD_FOR_DECISION: dict[Decision, str] = {card.decision: card.number for card in TEST_CARDS}
+CARD_FOR_DECISION["timeout"] = "4242424242424242"
+
+# ISO 8583 field 39 codes payviz produces or explains.
+RESPONSE_CODES: dict[str, str] = {
+    "00": "approved",
+    "05": "do not honor",
+    "14": "invalid card number",
+    "41": "lost card, pick up",
+    "43": "stolen card, pick up",
+    "51": "insufficient funds",
+    "54": "expired card",
+    "57": "transaction not permitted to cardholder",
+    "59": "suspected fraud",
+    "61": "exceeds amount limit",
+    "68": "response received too late",
+    "91": "issuer or switch inoperative",
+    "94": "duplicate transmission",
+    "96": "system malfunction",
+}
+
+CUSTOMER_MESSAGES: dict[str, str] = {card.response_code: card.customer_message for card in TEST_CARDS}
+CUSTOMER_MESSAGES.update(
+    {
+        "59": "The payment was stopped by fraud protection. Please use another card.",
+        "61": "The amount is over the limit for this card. Please use another card.",
+        "68": "Your bank did not answer in time. You have not been charged; please try again.",
+        "91": "Your bank is not reachable right now. You have not been charged; please try again.",
+    }
+)
+
+
+class CardError(ValueError):
+    """A card number payviz refuses, with a message a person can act on."""
+
+
+def luhn_valid(number: str) -> bool:
+    """The mod-10 check every card number carries in its last digit."""
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        return False
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def normalize_pan(raw: str) -> str:
+    return re.sub(r"[\s-]", "", raw)
+
+
+def check_test_card(raw: str) -> TestCard:
+    """Validate a card number the way payviz's checkout does, or raise CardError."""
+    number = normalize_pan(raw)
+    if not number.isdigit():
+        raise CardError("card number must contain only digits")
+    if not luhn_valid(number):
+        raise CardError(f"card number {mask_pan(number)} fails the Luhn check (code 14)")
+    card = CARDS_BY_NUMBER.get(number)
+    if card is None:
+        choices = ", ".join(c.number for c in TEST_CARDS)
+        raise CardError(
+            "payviz is a simulator and accepts only test cards; "
+            f"{mask_pan(number)} is not one of them (use one of {choices})"
+        )
+    return card
+
+
+def mask_pan(number: str) -> str:
+    """BIN (first six) and last four, the rest hidden: 424242******4242."""
+    digits = normalize_pan(number)
+    if len(digits) < 12:
+        return "*" * len(digits)
+    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+
+
+_PAN_RUN = re.compile(r"(?<![\d*])(?:\d[ -]?){12,18}\d(?![\d*])")
+
+
+def mask_text(text: str) -> str:
+    """Mask every Luhn-valid 13-19 digit run in free text, keeping its length."""
+
+    def _mask(match: re.Match[str]) -> str:
+        run = match.group(0)
+        digits = normalize_pan(run)
+        if not luhn_valid(digits) or len(digits) < 13:
+            return run
+        masked = iter(mask_pan(digits))
+        return "".join(next(masked) if ch.isdigit() else ch for ch in run)
+
+    return _PAN_RUN.sub(_mask, text)
+
+
+_CVC_JSON = re.compile(r'("(?:cvc|cvv|cvc2|cvv2)"\s*:\s*")(\d{3,4})(")', re.IGNORECASE)
+_CVC_FORM = re.compile(r"((?:^|&)(?:cvc|cvv)=)(\d{3,4})(?=&|$)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """What may be persisted of a message body: PANs masked, card security codes removed."""
+    text = mask_text(text)
+    text = _CVC_JSON.sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    return _CVC_FORM.sub(lambda m: m.group(1) + "***", text)

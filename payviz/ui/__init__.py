@@ -1,0 +1,1 @@
+"""PySide6 widgets that show the diagrams and drive the engine."""
