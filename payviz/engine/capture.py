@@ -218,7 +218,9 @@ class Recorder:
         headers = {k: v for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS}
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             fields = iso_messages.decode(body)
-            self._iso_message(exchange, "response", body, fields, headers, status=status, error=error)
+            self._iso_message(
+                exchange, "response", body, fields, headers, status=status, error=error
+            )
             return
         text = redact(_text(body))
         summary = _status_text(status)

@@ -87,7 +87,9 @@ RESPONSE_CODES: dict[str, str] = {
     "96": "system malfunction",
 }
 
-CUSTOMER_MESSAGES: dict[str, str] = {card.response_code: card.customer_message for card in TEST_CARDS}
+CUSTOMER_MESSAGES: dict[str, str] = {
+    card.response_code: card.customer_message for card in TEST_CARDS
+}
 CUSTOMER_MESSAGES.update(
     {
         "59": "The payment was stopped by fraud protection. Please use another card.",

@@ -1,0 +1,132 @@
+"""The command line: `payviz` opens the app; `payviz run` runs a checkout headless."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from .engine._types import DECISIONS, MODES, NOTIFY_BY_MODE
+from .engine.cards import CardError, check_test_card
+from .engine.money import AmountError, currency, to_minor
+from .engine.scenario import Scenario
+from .engine.session import CheckoutResult, Session
+from .engine.trace import Message
+
+SUBCOMMANDS = ("run",)
+
+
+class UsageError(Exception):
+    """Bad arguments: reported as one line on stderr with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="payviz", description="See how an online card payment really works.")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    run = sub.add_parser("run", help="run one checkout headless and print its messages")
+    run.add_argument("--mode", choices=MODES, default="direct")
+    run.add_argument("--decision", choices=DECISIONS)
+    run.add_argument("--card", help="a test card number (default: the card for --decision)")
+    run.add_argument("--amount", default="19.99", help="amount in major units, e.g. 12.34")
+    run.add_argument("--currency", default="USD")
+    all_notify = sorted({n for styles in NOTIFY_BY_MODE.values() for n in styles})
+    run.add_argument("--notify", choices=all_notify)
+    run.add_argument("--retry-card", help="after a decline, retry the same order with this card")
+    run.add_argument("--abandon-after-payment", action="store_true")
+    run.add_argument("--transport", choices=("inprocess", "loopback"), default="inprocess")
+    run.add_argument("--trace", type=Path, help="write the trace (JSON Lines) to this file")
+    run.add_argument("--keylog", type=Path, help="write the session's secrets to this file")
+    run.add_argument("--db", type=Path, help="keep the merchant's SQLite database in this file")
+    run.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def scenario_from_args(args: argparse.Namespace) -> Scenario:
+    try:
+        currency(args.currency)
+        amount_minor = to_minor(args.amount, args.currency)
+        for number in (args.card, args.retry_card):
+            if number is not None:
+                check_test_card(number)
+        return Scenario(
+            mode=args.mode,
+            notify=args.notify,
+            decision=args.decision,
+            card=args.card,
+            amount_minor=amount_minor,
+            currency=args.currency.upper(),
+            retry_card=args.retry_card,
+            abandon_after_payment=args.abandon_after_payment,
+        )
+    except (AmountError, CardError) as exc:
+        raise UsageError(str(exc)) from None
+    except ValidationError as exc:
+        raise UsageError("; ".join(str(e["msg"]) for e in exc.errors())) from None
+
+
+def _text_line(message: Message) -> str:
+    route = f"{message.src} -> {message.dst}"
+    lock = " [JWE]" if message.encrypted else ""
+    return f"{message.seq:4d}  {message.step}  {route:<22} {message.summary}{lock}"
+
+
+async def _run(args: argparse.Namespace, scenario: Scenario) -> CheckoutResult:
+    session = Session(
+        transport=args.transport, trace_path=args.trace, keylog_path=args.keylog, db_path=args.db
+    )
+    if args.format == "json":
+        session.trace.subscribe(
+            lambda r: print(json.dumps(r.to_json()), flush=True) if isinstance(r, Message) else None
+        )
+    else:
+        session.trace.subscribe(
+            lambda r: print(_text_line(r), flush=True) if isinstance(r, Message) else None
+        )
+    async with session:
+        return await session.run_checkout(scenario)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    scenario = scenario_from_args(args)
+    if args.format == "text":
+        print(f"payviz run: {scenario.mode} flow, notify {scenario.notify_style}")
+        print(" seq  step from -> to              summary")
+    result = asyncio.run(_run(args, scenario))
+    if args.format == "json":
+        print(json.dumps(result.to_json()))
+    else:
+        print(f"outcome: {result.describe()}")
+        if result.customer_message:
+            print(f"customer sees: {result.customer_message}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0] not in SUBCOMMANDS and args_list[0] not in ("-h", "--help")):
+        from .ui.app import main as gui_main
+
+        return gui_main(args_list)
+    try:
+        args = _parser().parse_args(args_list)
+        if args.command == "run":
+            return run_command(args)
+    except UsageError as exc:
+        print(f"payviz: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""A scripted browser: a cookie jar, HTML forms, and every redirect followed as its own hop."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urlencode, urljoin
+
+import httpx
+
+REDIRECTS = (301, 302, 303, 307, 308)
+MAX_HOPS = 10
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) scripted-browser"
+
+
+@dataclass(slots=True)
+class Form:
+    action: str
+    method: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class _Forms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[Form] = []
+        self.ids: dict[str, str] = {}
+        self._current_id: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append(Form(a.get("action", ""), a.get("method", "get").lower()))
+        elif tag == "input" and self.forms and a.get("name"):
+            self.forms[-1].fields[a["name"]] = a.get("value", "")
+        if "id" in a:
+            self._current_id = a["id"]
+            self.ids[a["id"]] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._current_id is not None:
+            self.ids[self._current_id] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._current_id = None
+
+
+@dataclass(slots=True)
+class Page:
+    """A loaded page: where it came from, its status and what is on it."""
+
+    url: str
+    status: int
+    html: str
+    forms: list[Form]
+    ids: dict[str, str]
+
+    def text(self, element_id: str) -> str:
+        return self.ids.get(element_id, "").strip()
+
+
+def parse_page(response: httpx.Response) -> Page:
+    parser = _Forms()
+    if "html" in response.headers.get("content-type", ""):
+        parser.feed(response.text)
+    return Page(str(response.url), response.status_code, response.text, parser.forms, parser.ids)
+
+
+Pause = Callable[[], Awaitable[None]]
+
+
+class ScriptedBrowser:
+    """Does what a customer's browser does, through the capturing network client."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.client.headers["user-agent"] = USER_AGENT
+
+    async def _follow(self, response: httpx.Response, pause: Pause | None) -> Page:
+        hops = 0
+        while response.status_code in REDIRECTS and hops < MAX_HOPS:
+            location = urljoin(str(response.url), response.headers["location"])
+            if pause is not None:
+                await pause()
+            response = await self.client.get(location)
+            hops += 1
+        return parse_page(response)
+
+    async def open(self, url: str, pause: Pause | None = None) -> Page:
+        return await self._follow(await self.client.get(url), pause)
+
+    async def submit(
+        self, page: Page, values: dict[str, str], pause: Pause | None = None, index: int = 0
+    ) -> Page:
+        """Fill the page's form and submit it as a browser would (url-encoded)."""
+        form = page.forms[index]
+        data = {**form.fields, **values}
+        target = urljoin(page.url, form.action or page.url)
+        if form.method == "post":
+            response = await self.client.post(
+                target,
+                content=urlencode(data),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+        else:
+            response = await self.client.get(target, params=data)
+        return await self._follow(response, pause)

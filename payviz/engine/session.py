@@ -1,0 +1,197 @@
+"""A Session runs checkouts in a World and reports what happened.
+
+It knows nothing of Qt: the CLI drives it with `asyncio.run`, the desktop app from its
+engine thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .actors.browser import Page
+from .cards import mask_pan
+from .clock import Clock, VirtualClock
+from .context import CURRENT_RUN, RunContext
+from .money import format_minor
+from .network import Transport
+from .scenario import Scenario
+from .trace import Trace
+from .world import World
+
+THINK_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    """The outcome of one checkout, as the summary line of `payviz run` reports it."""
+
+    checkout: int
+    mode: str
+    notify: str
+    order_id: str | None
+    order_status: str
+    bank_response_code: str | None
+    amount_minor: int
+    currency: str
+    card: str
+    decline_reason: str | None
+    customer_message: str
+    balance_before_minor: int
+    balance_after_minor: int
+    first_seq: int
+    last_seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "summary", **asdict(self)}
+
+    def describe(self) -> str:
+        total = format_minor(self.amount_minor, self.currency)
+        text = f"order {self.order_id}: {self.order_status} ({total}, card {self.card})"
+        if self.bank_response_code:
+            text += f", bank answered {self.bank_response_code}"
+        if self.decline_reason:
+            text += f": {self.decline_reason}"
+        return text
+
+
+class Session:
+    """Builds a world and runs checkouts in it.
+
+    Attributes:
+        trace: every message and state change so far.
+        world: the actors (available after `start`).
+        clock: the injected clock (virtual unless given).
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: Transport = "inprocess",
+        clock: Clock | None = None,
+        trace_path: Path | None = None,
+        keylog_path: Path | None = None,
+        db_path: Path | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.clock: Clock = clock or VirtualClock()
+        self.trace = Trace(trace_path)
+        self.transport = transport
+        self.keylog_path = keylog_path
+        self._db_path = db_path
+        self._seed = seed
+        self._world: World | None = None
+        self._checkouts = 0
+
+    @property
+    def world(self) -> World:
+        if self._world is None:
+            raise RuntimeError("the session has not been started")
+        return self._world
+
+    async def start(self) -> None:
+        self._world = World(self.trace, self.clock, self.transport, self._db_path, self._seed)
+        await self._world.start()
+        if self.keylog_path is not None:
+            self.keylog_path.write_text(json.dumps(self.keylog(), indent=2), encoding="utf-8")
+
+    def keylog(self) -> dict[str, object]:
+        return self.world.keylog()
+
+    async def close(self) -> None:
+        if self._world is not None:
+            await self._world.close()
+            self._world = None
+        self.trace.close()
+
+    async def __aenter__(self) -> Session:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def _pause(self) -> None:
+        """The customer's browser waits a moment before it follows a redirect."""
+        await self.world.settle()
+        await self.clock.sleep(THINK_SECONDS)
+
+    async def run_checkout(self, scenario: Scenario) -> CheckoutResult:
+        """Run one checkout end to end and return its outcome."""
+        world = self.world
+        self._checkouts += 1
+        token = CURRENT_RUN.set(RunContext(self._checkouts, scenario.mode))
+        try:
+            first_seq = self.trace.next_seq()
+            world.bank.override = scenario.bank_override
+            world.bank.latency = scenario.bank_latency
+            card = scenario.card_number
+            account = world.bank.accounts[card]
+            before = account.balance_minor
+            if scenario.mode == "direct":
+                world.merchant.confirmation = scenario.notify_style
+                page = await self._direct(scenario, card)
+            else:
+                world.merchant.redirect_notify = scenario.notify_style
+                page = await self._redirect(scenario, card)
+            await world.settle()
+            return self._result(scenario, page, first_seq, before)
+        finally:
+            CURRENT_RUN.reset(token)
+
+    async def _direct(self, scenario: Scenario, card: str) -> Page:
+        browser = self.world.browser
+        assert browser is not None
+        amount = format_minor(scenario.amount_minor, scenario.currency).split(" ")[0]
+        shop = self.world.network.url("merchant", "/checkout")
+        form = await browser.open(
+            f"{shop}?amount={amount.replace(',', '')}&currency={scenario.currency}&flow=direct"
+        )
+        page = await browser.submit(form, _card_fields(card, scenario.email), self._pause)
+        if scenario.retry_card and page.text("order-status") == "failed" and page.forms:
+            page = await browser.submit(page, _card_fields(scenario.retry_card), self._pause)
+        return page
+
+    async def _redirect(self, scenario: Scenario, card: str) -> Page:
+        from .hosted_run import run_hosted_checkout
+
+        return await run_hosted_checkout(self, scenario, card)
+
+    def _result(
+        self, scenario: Scenario, page: Page, first_seq: int, before: int
+    ) -> CheckoutResult:
+        world = self.world
+        order_id = page.text("order-id") or None
+        order = world.orders.get(order_id) if order_id else None
+        messages = [m for m in self.trace.messages() if m.seq >= first_seq]
+        codes = [m.fields.get("39") for m in messages if m.mti == "0110" and "39" in m.fields]
+        late = any(m.mti == "0110" and m.error for m in messages)
+        card = order.card if order and order.card else mask_pan(scenario.card_number)
+        final_card = scenario.retry_card if scenario.retry_card and codes[-1:] == ["00"] else None
+        account = world.bank.accounts[final_card or scenario.card_number]
+        return CheckoutResult(
+            checkout=self._checkouts,
+            mode=scenario.mode,
+            notify=scenario.notify_style,
+            order_id=order_id,
+            order_status=order.status if order else "failed",
+            bank_response_code=("68" if late else codes[-1]) if codes else None,
+            amount_minor=scenario.amount_minor,
+            currency=scenario.currency,
+            card=card,
+            decline_reason=order.reason if order else page.text("customer-message") or None,
+            customer_message=page.text("customer-message"),
+            balance_before_minor=before,
+            balance_after_minor=account.balance_minor,
+            first_seq=first_seq,
+            last_seq=self.trace.next_seq() - 1,
+        )
+
+
+def _card_fields(number: str, email: str | None = None) -> dict[str, str]:
+    fields = {"card_number": number, "exp": "12/30", "cvc": "123"}
+    if email is not None:
+        fields["email"] = email
+    return fields
