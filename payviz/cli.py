@@ -117,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or (args_list[0] not in SUBCOMMANDS and args_list[0] not in ("-h", "--help")):
         from .ui.app import main as gui_main
 
-        return gui_main(args_list)
+        status: int = gui_main(args_list)
+        return status
     try:
         args = _parser().parse_args(args_list)
         if args.command == "run":

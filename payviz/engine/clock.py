@@ -31,7 +31,7 @@ class Clock(Protocol):
 
     async def sleep(self, seconds: float) -> None: ...
 
-    async def within(self, awaitable: Awaitable[T], timeout: float) -> T: ...
+    async def within(self, awaitable: Awaitable[T], limit: float) -> T: ...
 
 
 class SystemClock:
@@ -43,11 +43,11 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
-    async def within(self, awaitable: Awaitable[T], timeout: float) -> T:
+    async def within(self, awaitable: Awaitable[T], limit: float) -> T:
         try:
-            return await asyncio.wait_for(awaitable, timeout)
+            return await asyncio.wait_for(awaitable, limit)
         except TimeoutError:
-            raise DeadlineExceeded(timeout, None) from None
+            raise DeadlineExceeded(limit, None) from None
 
 
 class VirtualClock:
@@ -72,10 +72,10 @@ class VirtualClock:
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
 
-    async def within(self, awaitable: Awaitable[T], timeout: float) -> T:
+    async def within(self, awaitable: Awaitable[T], limit: float) -> T:
         started = self._now
         result = await awaitable
         elapsed = self._now - started
-        if elapsed > timeout:
-            raise DeadlineExceeded(timeout, elapsed)
+        if elapsed > limit:
+            raise DeadlineExceeded(limit, elapsed)
         return result

@@ -35,4 +35,8 @@ class RunContext:
         return None
 
 
-CURRENT_RUN: ContextVar[RunContext] = ContextVar("payviz_run", default=RunContext(0, "direct"))
+# RunContext is frozen, so sharing one default instance is safe.
+CURRENT_RUN: ContextVar[RunContext] = ContextVar(
+    "payviz_run",
+    default=RunContext(0, "direct"),  # noqa: B039
+)

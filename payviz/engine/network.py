@@ -139,7 +139,7 @@ class Network:
         if self.transport == "loopback":
             from .loopback import LoopbackServers
 
-            self._servers = LoopbackServers(dict(self.apps))
+            self._servers = LoopbackServers({str(k): v for k, v in self.apps.items()})
             await self._servers.start()
             self._urls.update(self._servers.urls)
 
@@ -151,8 +151,7 @@ class Network:
         if self._servers is not None:
             return httpx.AsyncHTTPTransport(verify=self._servers.client_ssl_context())
         routes = {
-            f"{party}.payviz.test": httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-            for party, app in self.apps.items()
+            f"{party}.payviz.test": httpx.ASGITransport(app=app) for party, app in self.apps.items()
         }
         return _HostRouter(routes)
 

@@ -63,8 +63,8 @@ class Acquirer:
             "49": currency(currency_code).numeric,
         }
 
-    async def _send(self, fields: dict[str, str], timeout: float | None = None) -> dict[str, str]:
-        extensions = {} if timeout is None else {TIMEOUT_EXTENSION: timeout}
+    async def _send(self, fields: dict[str, str], limit: float | None = None) -> dict[str, str]:
+        extensions = {} if limit is None else {TIMEOUT_EXTENSION: limit}
         response = await self._client.post(
             self._url,
             content=iso.encode(fields),
@@ -80,7 +80,7 @@ class Acquirer:
     ) -> BankAnswer:
         request = {"t": "0100", **self._base(pan, amount_minor, currency_code, merchant)}
         try:
-            reply = await self._send(request, timeout=BANK_TIMEOUT_SECONDS)
+            reply = await self._send(request, limit=BANK_TIMEOUT_SECONDS)
         except (DeadlineExceeded, httpx.TransportError):
             await self._reverse_until_acknowledged(request)
             return BankAnswer("68", None, request["11"], request["37"], False, True)
@@ -102,7 +102,7 @@ class Acquirer:
             if attempt == 1:
                 advice["t"] = "0421"  # repeats are flagged as such
             try:
-                reply = await self._send(advice, timeout=BANK_TIMEOUT_SECONDS)
+                reply = await self._send(advice, limit=BANK_TIMEOUT_SECONDS)
             except (DeadlineExceeded, httpx.TransportError, iso.IsoError):
                 continue
             if reply.get("t") == "0430":

@@ -219,7 +219,11 @@ class Gateway:
         payment_id = "pay_" + secrets.token_hex(8)
         self._act(f"accepted payment {payment_id} for order {body.order_id}")
         if body.confirmation == "async":
-            pending = {"id": payment_id, "order_id": body.order_id, "status": "processing"}
+            pending: dict[str, object] = {
+                "id": payment_id,
+                "order_id": body.order_id,
+                "status": "processing",
+            }
             self.payments[payment_id] = pending
             task = asyncio.get_running_loop().create_task(
                 self._forward_quietly(merchant, payment_id, body)
