@@ -117,7 +117,7 @@ class LoopbackServers:
     @property
     def ca_cert_path(self) -> Path:
         if self._ca_cert_path is None:
-            raise RuntimeError("LoopbackServers not started")
+            raise RuntimeError("no CA file: LoopbackServers not running and no cert_dir")
         return self._ca_cert_path
 
     def client_ssl_context(self) -> ssl.SSLContext:
@@ -238,8 +238,9 @@ class LoopbackServers:
 
         A closing transport carries no new application data, but it may still be flushing a
         response, so it is only cut once its TLS buffer is empty on two polls in a row: the
-        socket below buffers at most one flow-control window, which a reading peer drains in
-        far less than a poll, and a peer that is not reading is not waiting for anything.
+        TCP transport below holds at most about one flow-control window, which a reading peer
+        drains in far less than a poll. Cutting a transport with a TLS backlog would truncate
+        a response still on its way out.
         """
         pending: set[asyncio.Task[None]] = set(self._tasks.values())
         idle: set[asyncio.BaseTransport] = set()
