@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -42,12 +43,21 @@ class Delivery:
 
 
 class Dispatcher:
-    """Sends notifications in the background and retries them on a backoff schedule."""
+    """Sends notifications in the background and retries them on a backoff schedule.
 
-    def __init__(self, clock: Clock, rng: random.Random | None = None) -> None:
+    With `queued=True` (scripted runs) notifications wait in an outbox until `flush`, the
+    way a sender's queue worker picks them up a moment after the request that caused them;
+    this keeps a run's message order the same every time. Otherwise they leave at once.
+    """
+
+    def __init__(
+        self, clock: Clock, rng: random.Random | None = None, *, queued: bool = False
+    ) -> None:
         self._clock = clock
         self._rng = rng or random.Random(0)
         self._tasks: set[asyncio.Task[Delivery]] = set()
+        self._outbox: list[Coroutine[Any, Any, Delivery]] = []
+        self.queued = queued
         self.deliveries: list[Delivery] = []
         self.schedule = RETRY_SCHEDULE
 
@@ -62,12 +72,23 @@ class Dispatcher:
     ) -> Delivery:
         delivery = Delivery(msg_id, url)
         self.deliveries.append(delivery)
-        task = asyncio.get_running_loop().create_task(
-            self._run(client, delivery, body, signer, on_done)
-        )
+        job = self._run(client, delivery, body, signer, on_done)
+        if self.queued:
+            self._outbox.append(job)
+        else:
+            self._start(job)
+        return delivery
+
+    def _start(self, job: Coroutine[Any, Any, Delivery]) -> None:
+        task = asyncio.get_running_loop().create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return delivery
+
+    def flush(self) -> None:
+        """Start every queued notification."""
+        jobs, self._outbox = self._outbox, []
+        for job in jobs:
+            self._start(job)
 
     async def _run(
         self,
@@ -103,9 +124,17 @@ class Dispatcher:
         return delivery
 
     def busy(self) -> bool:
-        return bool(self._tasks)
+        return bool(self._tasks or self._outbox)
 
     async def idle(self) -> None:
-        """Wait until no delivery is in flight (retries included)."""
+        """Send what is queued and wait until no delivery is in flight (retries included)."""
+        self.flush()
         while self._tasks:
             await asyncio.gather(*list(self._tasks))
+            self.flush()
+
+    def discard(self) -> None:
+        """Drop queued notifications that were never started (the session is closing)."""
+        for job in self._outbox:
+            job.close()
+        self._outbox.clear()

@@ -5,11 +5,43 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .actors.browser import Page
+from .money import format_minor
 
 if TYPE_CHECKING:
     from .scenario import Scenario
     from .session import Session
 
 
+def _card(number: str) -> dict[str, str]:
+    return {"card_number": number, "exp": "12/30", "cvc": "123"}
+
+
 async def run_hosted_checkout(session: Session, scenario: Scenario, card: str) -> Page:
-    raise NotImplementedError("redirect flow")
+    """Shop -> checkout -> redirect to the processor's page -> pay -> back to the shop."""
+    browser = session.world.browser
+    assert browser is not None
+    pause = session._pause
+    amount = format_minor(scenario.amount_minor, scenario.currency).split(" ")[0].replace(",", "")
+    shop = session.world.network.url("merchant", "/checkout")
+    form = await browser.open(f"{shop}?amount={amount}&currency={scenario.currency}&flow=redirect")
+    hosted = await browser.submit(form, {"email": scenario.email}, pause)
+    abandon = scenario.abandon_after_payment
+    page = await browser.submit(hosted, _card(card), session._think, follow=not abandon)
+    if abandon:
+        return page
+    page = await _wait_while_processing(session, page)
+    if scenario.retry_card and page.text("order-status") == "failed" and page.forms:
+        hosted = await browser.submit(page, {}, pause)
+        page = await browser.submit(hosted, _card(scenario.retry_card), session._think)
+        page = await _wait_while_processing(session, page)
+    return page
+
+
+async def _wait_while_processing(session: Session, page: Page) -> Page:
+    """A pending order page refreshes itself; the browser reloads it once things settle."""
+    browser = session.world.browser
+    assert browser is not None
+    if page.text("order-status") == "pending":
+        await session._pause()
+        return await browser.open(page.url)
+    return page

@@ -91,6 +91,9 @@ class CapturingTransport(httpx.AsyncBaseTransport):
         )
         return response
 
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
 
 class _HostRouter(httpx.AsyncBaseTransport):
     """Routes https://<party>.payviz.test to that party's ASGI app."""

@@ -18,7 +18,7 @@ from .context import CURRENT_RUN, RunContext
 from .money import format_minor
 from .network import Transport
 from .scenario import Scenario
-from .trace import Trace
+from .trace import StateChange, Trace
 from .world import World
 
 THINK_SECONDS = 1.0
@@ -114,8 +114,12 @@ class Session:
         await self.close()
 
     async def _pause(self) -> None:
-        """The customer's browser waits a moment before it follows a redirect."""
+        """The customer waits for the page: what the servers had queued goes out first."""
         await self.world.settle()
+        await self.clock.sleep(THINK_SECONDS)
+
+    async def _think(self) -> None:
+        """The browser follows a redirect at once; queued notifications are still queued."""
         await self.clock.sleep(THINK_SECONDS)
 
     async def run_checkout(self, scenario: Scenario) -> CheckoutResult:
@@ -163,7 +167,7 @@ class Session:
         self, scenario: Scenario, page: Page, first_seq: int, before: int
     ) -> CheckoutResult:
         world = self.world
-        order_id = page.text("order-id") or None
+        order_id = page.text("order-id") or self._last_order_id(first_seq)
         order = world.orders.get(order_id) if order_id else None
         messages = [m for m in self.trace.messages() if m.seq >= first_seq]
         codes = [m.fields.get("39") for m in messages if m.mti == "0110" and "39" in m.fields]
@@ -188,6 +192,15 @@ class Session:
             first_seq=first_seq,
             last_seq=self.trace.next_seq() - 1,
         )
+
+    def _last_order_id(self, first_seq: int) -> str | None:
+        """The order this checkout created, from the merchant's state changes."""
+        for record in reversed(self.trace.records):
+            if record.seq < first_seq:
+                break
+            if isinstance(record, StateChange) and record.key == "order":
+                return str(record.value["id"])
+        return None
 
 
 def _card_fields(number: str, email: str | None = None) -> dict[str, str]:

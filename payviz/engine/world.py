@@ -31,6 +31,7 @@ class Secrets:
     return_secret: str
     gateway_api_key: str
     processor_api_key: str
+    merchant_processor_key: str
 
     @classmethod
     def generate(cls) -> Secrets:
@@ -40,6 +41,7 @@ class Secrets:
             return_secret=new_secret(),
             gateway_api_key="sk_test_" + secrets.token_hex(12),
             processor_api_key="gw_live_" + secrets.token_hex(12),
+            merchant_processor_key="pk_shop_" + secrets.token_hex(12),
         )
 
 
@@ -60,13 +62,14 @@ class World:
         db_path: Path | None = None,
         seed: int = 0,
         keys: Secrets | None = None,
+        queued_notifications: bool = True,
     ) -> None:
         self.trace = trace
         self.clock = clock
         self.secrets = keys or Secrets.generate()
         self.recorder = Recorder(trace, clock)
         self.network = Network(self.recorder, clock, transport)
-        self.dispatcher = Dispatcher(clock, random.Random(seed))
+        self.dispatcher = Dispatcher(clock, random.Random(seed), queued=queued_notifications)
         s = self.secrets
         self.bank = Bank(self.recorder, clock)
         self.processor = Processor(
@@ -77,6 +80,8 @@ class World:
             s.processor_keys,
             s.webhook_secrets,
             s.processor_api_key,
+            {s.merchant_processor_key: "merchant_payviz_shop"},
+            s.return_secret,
         )
         self.gateway = Gateway(
             self.network,
@@ -97,7 +102,7 @@ class World:
             clock,
             self.orders,
             s.gateway_api_key,
-            s.processor_api_key,
+            s.merchant_processor_key,
             s.webhook_secrets["merchant"],
             s.return_secret,
         )

@@ -91,7 +91,13 @@ class ScriptedBrowser:
         return await self._follow(await self.client.get(url), pause)
 
     async def submit(
-        self, page: Page, values: dict[str, str], pause: Pause | None = None, index: int = 0
+        self,
+        page: Page,
+        values: dict[str, str],
+        pause: Pause | None = None,
+        index: int = 0,
+        *,
+        follow: bool = True,
     ) -> Page:
         """Fill the page's form and submit it as a browser would (url-encoded)."""
         form = page.forms[index]
@@ -105,4 +111,6 @@ class ScriptedBrowser:
             )
         else:
             response = await self.client.get(target, params=data)
+        if not follow:
+            return parse_page(response)
         return await self._follow(response, pause)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import httpx
@@ -17,43 +16,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ..capture import Recorder
-from ..cards import CUSTOMER_MESSAGES, CardError, check_test_card, mask_pan
+from ..cards import CUSTOMER_MESSAGES, mask_pan
 from ..clock import Clock
 from ..money import AmountError, format_minor, to_minor
 from ..network import Network
 from ..webhooks import SignatureError, Verifier
 from . import merchant_pages as pages
+from .card_form import CardForm, FormError, parse_card
 from .common import error_body, make_app
 from .merchant_db import Order, OrderBook
 
 GATEWAY_ATTEMPTS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class CardForm:
-    number: str
-    exp_month: int
-    exp_year: int
-    cvc: str
-
-
-class FormError(ValueError):
-    """A checkout form the shop refuses, with the reason shown to the customer."""
-
-
-def parse_card(form: dict[str, str]) -> CardForm:
-    try:
-        number = check_test_card(form.get("card_number", "")).number
-    except CardError as exc:
-        raise FormError(str(exc)) from None
-    month, _, year = form.get("exp", "").partition("/")
-    if not (month.isdigit() and year.isdigit() and 1 <= int(month) <= 12 and len(year) in (2, 4)):
-        raise FormError("expiry must be MM/YY")
-    cvc = form.get("cvc", "")
-    if not (cvc.isdigit() and len(cvc) in (3, 4)):
-        raise FormError("CVC must be 3 or 4 digits")
-    full_year = int(year) + (2000 if len(year) == 2 else 0)
-    return CardForm(number, int(month), full_year, cvc)
 
 
 class Merchant:

@@ -24,6 +24,7 @@ from ..network import Network
 from ..webhooks import Signer, new_message_id
 from .acquiring import Acquirer
 from .common import ActorError, bearer_token, make_app
+from .processor_hosted import CheckoutSession, add_hosted_routes
 
 AMOUNT_LIMIT_MINOR = 5_000_00
 VELOCITY_LIMIT = 5
@@ -61,6 +62,8 @@ class Processor:
         keys: the RSA key pair for card data sent to it.
         authorizations: every authorization it handled, by id.
         gateway_key: the API key the gateway presents.
+        merchant_keys: API keys of merchants using hosted checkout -> merchant id.
+        checkout_sessions: hosted checkout sessions by id.
     """
 
     def __init__(
@@ -72,6 +75,8 @@ class Processor:
         keys: KeyPair,
         secrets_by_receiver: dict[str, str],
         gateway_key: str,
+        merchant_keys: dict[str, str],
+        return_secret: str,
     ) -> None:
         self.network = network
         self.recorder = recorder
@@ -81,6 +86,9 @@ class Processor:
         self._decrypter = Decrypter(keys)
         self._signers = {name: Signer(s, clock) for name, s in secrets_by_receiver.items()}
         self.gateway_key = gateway_key
+        self.merchant_keys = merchant_keys
+        self.return_secret = return_secret
+        self.checkout_sessions: dict[str, CheckoutSession] = {}
         self.authorizations: dict[str, Authorization] = {}
         self._recent: dict[str, list[float]] = defaultdict(list)
         self._acquirer: Acquirer | None = None
@@ -202,4 +210,5 @@ class Processor:
             self.notify("gateway", self.network.url("gateway", "/v1/notifications"), auth)
             return asdict(auth)
 
+        add_hosted_routes(self, app)
         return app
