@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from .engine.scenario import Scenario
 from .engine.session import CheckoutResult, Session
 from .engine.trace import Message
 
-SUBCOMMANDS = ("run",)
+SUBCOMMANDS = ("run", "serve")
 
 
 class UsageError(Exception):
@@ -49,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keylog", type=Path, help="write the session's secrets to this file")
     run.add_argument("--db", type=Path, help="keep the merchant's SQLite database in this file")
     run.add_argument("--format", choices=("text", "json"), default="text")
+
+    serve = sub.add_parser("serve", help="run the actors as HTTPS servers for a real browser")
+    serve.add_argument("--mode", choices=MODES, default="direct")
+    serve.add_argument("--notify", choices=all_notify)
+    serve.add_argument("--port-base", type=int, help="first port (default: any free ports)")
+    serve.add_argument("--trace", type=Path, help="write the trace (JSON Lines) to this file")
+    serve.add_argument("--keylog", type=Path, help="write the session's secrets to this file")
     return parser
 
 
@@ -99,6 +107,9 @@ async def _run(args: argparse.Namespace, scenario: Scenario) -> CheckoutResult:
 
 def run_command(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
+    if hasattr(signal, "SIGPIPE"):
+        # `payviz run | head` should end quietly, as other command-line tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if args.format == "text":
         print(f"payviz run: {scenario.mode} flow, notify {scenario.notify_style}")
         print(" seq  step from -> to              summary")
@@ -109,6 +120,35 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"outcome: {result.describe()}")
         if result.customer_message:
             print(f"customer sees: {result.customer_message}")
+    return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from .engine._types import DEFAULT_NOTIFY
+    from .engine.serve import ServeInfo, serve
+
+    notify = args.notify or DEFAULT_NOTIFY[args.mode]
+    if notify not in NOTIFY_BY_MODE[args.mode]:
+        allowed = ", ".join(NOTIFY_BY_MODE[args.mode])
+        raise UsageError(f"--notify {notify} does not apply to {args.mode} mode ({allowed})")
+    if args.port_base is not None and not 1024 <= args.port_base <= 65000:
+        raise UsageError("--port-base must be between 1024 and 65000")
+
+    def ready(info: ServeInfo) -> None:
+        print(f"payviz serve: {args.mode} flow, notify {notify}")
+        for party, url in info.urls.items():
+            print(f"  {party:<10} {url}")
+        print(f"CA certificate: {info.ca_cert_path}")
+        print(f"Shop: {info.shop_url}")
+        print("Press Ctrl-C to stop.", flush=True)
+
+    try:
+        session = asyncio.run(
+            serve(args.mode, notify, args.port_base, args.trace, args.keylog, ready)
+        )
+    except OSError as exc:
+        raise UsageError(f"cannot listen: {exc}") from None
+    print(f"stopped after {len(session.trace.messages())} messages", flush=True)
     return 0
 
 
@@ -123,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(args_list)
         if args.command == "run":
             return run_command(args)
+        if args.command == "serve":
+            return serve_command(args)
     except UsageError as exc:
         print(f"payviz: error: {exc}", file=sys.stderr)
         return 2

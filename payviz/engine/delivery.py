@@ -133,8 +133,12 @@ class Dispatcher:
             await asyncio.gather(*list(self._tasks))
             self.flush()
 
-    def discard(self) -> None:
-        """Drop queued notifications that were never started (the session is closing)."""
+    async def cancel(self) -> None:
+        """Drop queued notifications and stop retrying (the session is closing)."""
         for job in self._outbox:
             job.close()
         self._outbox.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -16,6 +16,7 @@ from ._types import Party, party_from_user_agent, user_agent
 from .capture import Recorder
 from .clock import Clock, DeadlineExceeded
 from .context import CURRENT_RUN, RUN_HEADER
+from .middleware import CaptureMiddleware, RunForRequest
 
 Transport = Literal["inprocess", "loopback"]
 ASGIApp = Callable[
@@ -116,17 +117,28 @@ class Network:
         apps: the ASGI app of each actor.
     """
 
-    def __init__(self, recorder: Recorder, clock: Clock, transport: Transport = "inprocess"):
+    def __init__(
+        self,
+        recorder: Recorder,
+        clock: Clock,
+        transport: Transport = "inprocess",
+        port_base: int | None = None,
+    ) -> None:
         self.recorder = recorder
         self.clock = clock
         self.transport = transport
+        self.port_base = port_base
+        self.run_for_browser: RunForRequest = lambda method, path: CURRENT_RUN.get()
         self.apps: dict[Party, ASGIApp] = {}
         self._urls: dict[Party, str] = {}
         self._clients: dict[Party, httpx.AsyncClient] = {}
         self._servers: Any = None
 
     def register(self, party: Party, app: ASGIApp) -> None:
-        self.apps[party] = app
+        """Put an actor on the wire, behind the middleware that captures outside clients."""
+        self.apps[party] = CaptureMiddleware(
+            app, party, self.recorder, lambda method, path: self.run_for_browser(method, path)
+        )
         self._urls[party] = f"https://{party}.payviz.test"
 
     def url(self, party: Party, path: str = "") -> str:
@@ -142,9 +154,15 @@ class Network:
         if self.transport == "loopback":
             from .loopback import LoopbackServers
 
-            self._servers = LoopbackServers({str(k): v for k, v in self.apps.items()})
+            self._servers = LoopbackServers(
+                {str(k): v for k, v in self.apps.items()}, port_base=self.port_base
+            )
             await self._servers.start()
             self._urls.update(self._servers.urls)
+
+    @property
+    def ca_cert_path(self) -> str | None:
+        return None if self._servers is None else str(self._servers.ca_cert_path)
 
     @property
     def ca_cert_pem(self) -> str | None:

@@ -75,8 +75,12 @@ class Session:
         keylog_path: Path | None = None,
         db_path: Path | None = None,
         seed: int = 0,
+        port_base: int | None = None,
+        queued_notifications: bool = True,
     ) -> None:
         self.clock: Clock = clock or VirtualClock()
+        self._port_base = port_base
+        self._queued = queued_notifications
         self.trace = Trace(trace_path)
         self.transport = transport
         self.keylog_path = keylog_path
@@ -92,7 +96,15 @@ class Session:
         return self._world
 
     async def start(self) -> None:
-        self._world = World(self.trace, self.clock, self.transport, self._db_path, self._seed)
+        self._world = World(
+            self.trace,
+            self.clock,
+            self.transport,
+            self._db_path,
+            self._seed,
+            queued_notifications=self._queued,
+            port_base=self._port_base,
+        )
         await self._world.start()
         if self.keylog_path is not None:
             self.keylog_path.write_text(json.dumps(self.keylog(), indent=2), encoding="utf-8")
@@ -100,9 +112,10 @@ class Session:
     def keylog(self) -> dict[str, object]:
         return self.world.keylog()
 
-    async def close(self) -> None:
+    async def close(self, *, settle: bool = True) -> None:
+        """Stop the world; with settle, let pending notifications (and retries) finish."""
         if self._world is not None:
-            await self._world.close()
+            await self._world.close(settle=settle)
             self._world = None
         self.trace.close()
 

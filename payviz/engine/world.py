@@ -63,12 +63,13 @@ class World:
         seed: int = 0,
         keys: Secrets | None = None,
         queued_notifications: bool = True,
+        port_base: int | None = None,
     ) -> None:
         self.trace = trace
         self.clock = clock
         self.secrets = keys or Secrets.generate()
         self.recorder = Recorder(trace, clock)
-        self.network = Network(self.recorder, clock, transport)
+        self.network = Network(self.recorder, clock, transport, port_base)
         self.dispatcher = Dispatcher(clock, random.Random(seed), queued=queued_notifications)
         s = self.secrets
         self.bank = Bank(self.recorder, clock)
@@ -127,8 +128,12 @@ class World:
             if not self.gateway.has_background() and not self.dispatcher.busy():
                 return
 
-    async def close(self) -> None:
-        await self.settle()
+    async def close(self, *, settle: bool = True) -> None:
+        if settle:
+            await self.settle()
+        else:
+            await self.dispatcher.cancel()
+            await self.gateway.cancel()
         await self.network.close()
         self.orders.close()
 

@@ -241,6 +241,12 @@ class Gateway:
         while self._background:
             await asyncio.gather(*list(self._background))
 
+    async def cancel(self) -> None:
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def has_background(self) -> bool:
         return bool(self._background)
 
