@@ -172,10 +172,45 @@ class Recorder:
         url: str,
         method: str,
     ) -> Exchange:
-        fields = iso_messages.decode(body)
+        try:
+            fields = iso_messages.decode(body)
+        except iso_messages.IsoError as exc:
+            # Still a message on the wire: record it (the receiver will refuse it) rather
+            # than fail inside the transport and leave no trace of what was sent.
+            exchange = Exchange(next(self._exchange_ids), requester, responder, "iso:????")
+            self._undecodable(
+                exchange, "request", body, f"cannot decode ISO 8583: {exc}", headers, url, method
+            )
+            return exchange
         exchange = Exchange(next(self._exchange_ids), requester, responder, f"iso:{fields['t']}")
         self._iso_message(exchange, "request", body, fields, headers, url, method)
         return exchange
+
+    def _undecodable(
+        self,
+        exchange: Exchange,
+        direction: Direction,
+        body: bytes,
+        problem: str,
+        headers: dict[str, str],
+        url: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        """Bytes sent as ISO 8583 that do not decode. Their raw form is not kept: without
+        fields there is no telling where a card number might sit, so nothing could mask it."""
+        self._message(
+            exchange,
+            direction,
+            protocol="iso8583",
+            summary=f"undecodable ISO 8583 message ({len(body)} bytes)",
+            kind="error",
+            method=method,
+            url=url,
+            status=status,
+            headers=headers,
+            error=redact(problem),
+        )
 
     def _iso_message(
         self,
@@ -217,7 +252,14 @@ class Recorder:
     ) -> None:
         headers = {k: v for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS}
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
-            fields = iso_messages.decode(body)
+            try:
+                fields = iso_messages.decode(body)
+            except iso_messages.IsoError as exc:
+                problem = f"cannot decode ISO 8583: {exc}"
+                if error:
+                    problem = f"{error}; {problem}"
+                self._undecodable(exchange, "response", body, problem, headers, status=status)
+                return
             self._iso_message(
                 exchange, "response", body, fields, headers, status=status, error=error
             )
