@@ -26,6 +26,17 @@ LATE_ANSWER_SECONDS = 35.0
 STARTING_BALANCE_MINOR = 1_000_00
 POOR_CARD = "4000000000009995"
 
+# The fields the bank reads, per request MTI, and their ISO 8583 numeric formats. pyiso8583
+# checks lengths only, so "-00000001999" or "00000000abcd" would otherwise reach the ledger.
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "0100": ("2", "4", "11"),
+    "0220": ("2", "4", "11"),
+    "0400": ("2", "11"),
+    "0420": ("2", "11"),
+    "0421": ("2", "11"),
+}
+NUMERIC_FIELDS: dict[str, tuple[int, int]] = {"2": (12, 19), "4": (12, 12), "11": (6, 6)}
+
 
 @dataclass(slots=True)
 class Account:
@@ -111,6 +122,13 @@ class Bank:
                     status_code=400,
                     media_type="application/json",
                 )
+            problem = format_problem(fields)
+            if problem is not None:
+                return Response(
+                    content=_json(error_body("invalid_iso8583", problem)),
+                    status_code=400,
+                    media_type="application/json",
+                )
             reply = await self.handle(fields)
             if reply is None:
                 return Response(
@@ -151,6 +169,8 @@ class Bank:
         """(field 39, late) for an authorization request."""
         if account is None:
             return "14", False
+        if amount <= 0:
+            return "13", False  # invalid amount: nothing to hold
         decision = self.override or CARDS_BY_NUMBER[pan].decision
         if decision == "timeout":
             return ("00" if amount <= account.available_minor else "51"), True
@@ -164,6 +184,9 @@ class Bank:
         account = self.accounts.get(pan)
         amount = int(fields.get("4", "0") or 0)
         stan = fields.get("11", "")
+        if account is not None and stan in account.holds:
+            # the same STAN while its hold is open: a resent request, not a new purchase
+            return self._answer(fields, "94")
         code, late = self._decide(account, pan, amount)
         extra: dict[str, str] = {}
         if code == "00" and account is not None:
@@ -181,6 +204,8 @@ class Bank:
         amount = int(fields.get("4", "0") or 0)
         if account is None or stan not in account.holds:
             return self._answer(fields, "25")  # unable to locate the original
+        if amount <= 0:
+            return self._answer(fields, "13")  # invalid amount
         if amount > account.holds[stan]:
             return self._answer(fields, "13")  # capture above the authorized amount
         del account.holds[stan]
@@ -200,6 +225,24 @@ class Bank:
         # A reversal of something already released is still acknowledged: the acquirer
         # repeats 0421 until it sees a 0430, so the answer must be idempotent.
         return self._answer(fields, "00")
+
+
+def format_problem(fields: dict[str, str]) -> str | None:
+    """Why a decoded message cannot be processed (missing or non-numeric fields), or None."""
+    mti = fields.get("t", "")
+    for number in REQUIRED_FIELDS.get(mti, ()):
+        if number not in fields:
+            return f"MTI {mti} needs field {number} ({iso.field_name(number)})"
+    for number, (shortest, longest) in NUMERIC_FIELDS.items():
+        value = fields.get(number)
+        if value is None:
+            continue
+        if not (value.isascii() and value.isdigit() and shortest <= len(value) <= longest):
+            width = str(shortest) if shortest == longest else f"{shortest}-{longest}"
+            # never echo field 2: whatever it holds may be a card number
+            shown = "" if number == "2" else f", got {value!r}"
+            return f"field {number} ({iso.field_name(number)}) must be {width} digits{shown}"
+    return None
 
 
 def _json(data: object) -> bytes:
