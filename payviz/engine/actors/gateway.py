@@ -174,11 +174,18 @@ class Gateway:
             except SignatureError as exc:
                 self._act("rejected a notification with a bad signature")
                 raise ActorError(400, "invalid_signature", str(exc)) from None
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                event = None
+            data = event.get("data") if isinstance(event, dict) else None
+            if not isinstance(event, dict) or not isinstance(data, dict):
+                raise ActorError(
+                    400, "invalid_request", "a notification is a JSON object with a data object"
+                )
             if msg_id in self._seen_notifications:
                 return {"received": True, "duplicate": True}
             self._seen_notifications.add(msg_id)
-            event = json.loads(raw)
-            data = event.get("data", {})
             relayed = {
                 "type": event.get("type"),
                 "data": {
