@@ -148,29 +148,36 @@ def mask_pan(number: str) -> str:
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
 
 
-_PAN_RUN = re.compile(r"(?<![\d*])(?:\d[ -]?){12,18}\d(?![\d*])")
+# Digits in groups as people type them: "4242 4242 4242 4242", "4242-4242-...", and the
+# same in a form post, where a browser sends the spaces as "+" (or "%20").
+_SEPARATOR = r"(?:[ +-]|%20)"
+_PAN_RUN = re.compile(rf"(?<![\d*])(?:\d{_SEPARATOR}?){{12,18}}\d(?![\d*])")
+_PIECE = re.compile(r"%20|.", re.DOTALL)
 
 
 def mask_text(text: str) -> str:
     """Mask every Luhn-valid 13-19 digit run in free text, keeping its length."""
 
     def _mask(match: re.Match[str]) -> str:
-        run = match.group(0)
-        digits = normalize_pan(run)
-        if not luhn_valid(digits) or len(digits) < 13:
-            return run
+        pieces = _PIECE.findall(match.group(0))  # "%20" is one separator, not digits
+        digits = "".join(piece for piece in pieces if piece.isdigit())
+        if len(digits) < 13 or not luhn_valid(digits):
+            return match.group(0)
         masked = iter(mask_pan(digits))
-        return "".join(next(masked) if ch.isdigit() else ch for ch in run)
+        return "".join(next(masked) if piece.isdigit() else piece for piece in pieces)
 
     return _PAN_RUN.sub(_mask, text)
 
 
-_CVC_JSON = re.compile(r'("(?:cvc|cvv|cvc2|cvv2)"\s*:\s*")(\d{3,4})(")', re.IGNORECASE)
-_CVC_FORM = re.compile(r"((?:^|&)(?:cvc|cvv)=)(\d{3,4})(?=&|$)", re.IGNORECASE)
+# A JSON string ("123") or a bare JSON number (123); either way it becomes the string "***".
+_CVC_JSON = re.compile(
+    r'("(?:cvc|cvv|cvc2|cvv2)"\s*:\s*)(?:"\d{3,4}"|\d{3,4}(?![\d.eE]))', re.IGNORECASE
+)
+_CVC_FORM = re.compile(r"((?:^|[&?])(?:cvc|cvv)=)(\d{3,4})(?=&|$)", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     """What may be persisted of a message body: PANs masked, card security codes removed."""
     text = mask_text(text)
-    text = _CVC_JSON.sub(lambda m: m.group(1) + "***" + m.group(3), text)
+    text = _CVC_JSON.sub(lambda m: m.group(1) + '"***"', text)
     return _CVC_FORM.sub(lambda m: m.group(1) + "***", text)
