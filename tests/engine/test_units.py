@@ -1,0 +1,357 @@
+"""The engine's building blocks on their own: cards, masking, money, signatures, JWE, time."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from decimal import Decimal
+
+import pytest
+from standardwebhooks import Webhook
+
+from payviz.engine.cards import (
+    TEST_CARDS,
+    CardError,
+    check_test_card,
+    luhn_valid,
+    mask_pan,
+    mask_text,
+    redact,
+)
+from payviz.engine.clock import DeadlineExceeded, VirtualClock
+from payviz.engine.jwe import Decrypter, Encrypter, JweError, KeyPair, protected_header
+from payviz.engine.money import MAX_AMOUNT_MINOR, AmountError, format_minor, to_minor
+from payviz.engine.webhooks import SignatureError, Signer, Verifier, new_secret
+
+START = 1_800_000_000.0
+
+# -- Luhn and test cards ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("card", [c.number for c in TEST_CARDS])
+def test_every_test_card_passes_luhn(card: str) -> None:
+    assert luhn_valid(card)
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["4242424242424241", "4242424242424243", "42424242424a4242", "", "4242", "4" * 20],
+)
+def test_luhn_refuses_bad_numbers(number: str) -> None:
+    assert not luhn_valid(number)
+
+
+def test_luhn_accepts_other_real_world_numbers() -> None:
+    assert luhn_valid("378282246310005")  # 15-digit Amex test number
+    assert luhn_valid("5555555555554444")
+
+
+def test_check_test_card_accepts_spaced_input() -> None:
+    assert check_test_card("4242 4242 4242 4242").number == "4242424242424242"
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("4242424242424241", "Luhn"),
+        ("5555555555554444", "only test cards"),
+        ("4242x", "only digits"),
+    ],
+)
+def test_check_test_card_refuses_with_a_reason(number: str, reason: str) -> None:
+    with pytest.raises(CardError, match=reason) as refused:
+        check_test_card(number)
+    assert number not in str(refused.value), "the refusal never repeats the number in full"
+
+
+# -- masking ---------------------------------------------------------------------------
+
+
+def test_mask_pan_keeps_bin_and_last_four() -> None:
+    assert mask_pan("4242424242424242") == "424242******4242"
+    assert mask_pan("378282246310005") == "378282*****0005"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("paid with 4242424242424242.", "paid with 424242******4242."),
+        ("card 4242 4242 4242 4242 ok", "card 4242 42** **** 4242 ok"),
+        ("card 4242-4242-4242-4242 ok", "card 4242-42**-****-4242 ok"),
+        ('{"number":"4000000000009995"}', '{"number":"400000******9995"}'),
+        ("card_number=4242+4242+4242+4242&x=1", "card_number=4242+42**+****+4242&x=1"),
+        ("card_number=4242%204242%204242%204242", "card_number=4242%2042**%20****%204242"),
+        ("amex 378282246310005", "amex 378282*****0005"),
+    ],
+)
+def test_mask_text_masks_card_numbers_in_free_text(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 1234567890123 for 19.99",  # 13 digits, not Luhn-valid
+        "4242424242424241 fails Luhn",
+        "stamp 17956012345678901234",  # 20 digits: no card is that long
+        "already masked 424242******4242",
+    ],
+)
+def test_mask_text_leaves_other_numbers_alone(text: str) -> None:
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ('{"cvc":"123"}', '{"cvc":"***"}'),
+        ('{"CVV" : "1234", "n": 1}', '{"CVV" : "***", "n": 1}'),
+        ('{"cvc": 123}', '{"cvc": "***"}'),
+        ("exp=12%2F30&cvc=123", "exp=12%2F30&cvc=***"),
+        ("cvc=123&amount=5", "cvc=***&amount=5"),
+        ("https://shop.test/pay?cvc=123&a=1", "https://shop.test/pay?cvc=***&a=1"),
+    ],
+)
+def test_redact_removes_the_security_code(text: str, redacted: str) -> None:
+    assert redact(text) == redacted
+
+
+def test_redact_keeps_json_valid_and_masks_the_card_too() -> None:
+    body = json.dumps({"card": {"number": "4242424242424242", "cvc": 321}})
+    data = json.loads(redact(body))
+    assert data == {"card": {"number": "424242******4242", "cvc": "***"}}
+
+
+# -- money -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "code", "minor"),
+    [
+        ("12.34", "USD", 1234),
+        ("19.99", "usd", 1999),
+        ("0.01", "EUR", 1),
+        ("500", "JPY", 500),
+        (Decimal("7.5"), "GBP", 750),
+        ("999999999.99", "USD", MAX_AMOUNT_MINOR),
+    ],
+)
+def test_to_minor(amount: str, code: str, minor: int) -> None:
+    assert to_minor(amount, code) == minor
+
+
+@pytest.mark.parametrize(
+    ("amount", "code", "reason"),
+    [
+        ("-19.99", "USD", "positive"),
+        ("0", "USD", "positive"),
+        ("0.00", "EUR", "positive"),
+        ("abc", "USD", "not a number"),
+        ("NaN", "USD", "not a number"),
+        ("Infinity", "USD", "not a number"),
+        ("1.234", "USD", "at most 2 decimals"),
+        ("1.5", "JPY", "at most 0 decimals"),
+        ("1000000000.00", "USD", "too large"),
+        ("10", "XYZ", "unknown currency"),
+    ],
+)
+def test_to_minor_refuses(amount: str, code: str, reason: str) -> None:
+    with pytest.raises(AmountError, match=reason):
+        to_minor(amount, code)
+
+
+def test_format_minor() -> None:
+    assert format_minor(123456, "USD") == "1,234.56 USD"
+    assert format_minor(500, "JPY") == "500 JPY"
+
+
+# -- signed notifications --------------------------------------------------------------
+
+BODY = '{"type":"payment.succeeded","data":{"order_id":"ord_1"}}'
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(start=START)
+
+
+@pytest.fixture
+def secret() -> str:
+    return new_secret()
+
+
+def test_new_secret_is_whsec_with_at_least_24_bytes(secret: str) -> None:
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"))) >= 24
+
+
+def test_verifier_accepts_a_valid_signature(secret: str, clock: VirtualClock) -> None:
+    headers = Signer(secret, clock).headers("msg_1", BODY)
+    assert headers["webhook-signature"].startswith("v1,")
+    assert Verifier(secret, clock).verify(BODY, headers) == "msg_1"
+
+
+def test_verifier_accepts_up_to_300_seconds(secret: str, clock: VirtualClock) -> None:
+    headers = Signer(secret, clock).headers("msg_1", BODY)
+    clock.advance(300)
+    assert Verifier(secret, clock).verify(BODY, headers) == "msg_1"
+
+
+def test_verifier_refuses_a_tampered_body(secret: str, clock: VirtualClock) -> None:
+    headers = Signer(secret, clock).headers("msg_1", BODY)
+    with pytest.raises(SignatureError, match="no webhook-signature matches"):
+        Verifier(secret, clock).verify(BODY.replace("succeeded", "failed"), headers)
+
+
+def test_verifier_refuses_a_changed_id(secret: str, clock: VirtualClock) -> None:
+    headers = {**Signer(secret, clock).headers("msg_1", BODY), "webhook-id": "msg_2"}
+    with pytest.raises(SignatureError, match="no webhook-signature matches"):
+        Verifier(secret, clock).verify(BODY, headers)
+
+
+def test_verifier_refuses_301_seconds_old(secret: str, clock: VirtualClock) -> None:
+    headers = Signer(secret, clock).headers("msg_1", BODY)
+    clock.advance(301)
+    with pytest.raises(SignatureError, match="301 s old"):
+        Verifier(secret, clock).verify(BODY, headers)
+
+
+def test_verifier_refuses_a_timestamp_from_the_future(secret: str, clock: VirtualClock) -> None:
+    headers = Signer(secret, VirtualClock(start=START + 301)).headers("msg_1", BODY)
+    with pytest.raises(SignatureError, match="in the future"):
+        Verifier(secret, clock).verify(BODY, headers)
+
+
+def test_verifier_accepts_any_signature_of_a_rotated_list(clock: VirtualClock) -> None:
+    old, new = new_secret(), new_secret()
+    by_old = Signer(old, clock).headers("msg_1", BODY)
+    by_new = Signer(new, clock).headers("msg_1", BODY)
+    rotated = {
+        **by_new,
+        "webhook-signature": " ".join(
+            [
+                "v2,ignored",
+                "v1,!!not-base64!!",
+                by_old["webhook-signature"],
+                by_new["webhook-signature"],
+            ]
+        ),
+    }
+    assert Verifier(old, clock).verify(BODY, rotated) == "msg_1"
+    assert Verifier(new, clock).verify(BODY, rotated) == "msg_1"
+    with pytest.raises(SignatureError):
+        Verifier(new_secret(), clock).verify(BODY, rotated)
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_verifier_refuses_missing_headers(secret: str, clock: VirtualClock, missing: str) -> None:
+    headers = Signer(secret, clock).headers("msg_1", BODY)
+    del headers[missing]
+    with pytest.raises(SignatureError, match="missing"):
+        Verifier(secret, clock).verify(BODY, headers)
+
+
+def test_verifier_refuses_a_timestamp_that_is_not_a_number(
+    secret: str, clock: VirtualClock
+) -> None:
+    headers = {**Signer(secret, clock).headers("msg_1", BODY), "webhook-timestamp": "soon"}
+    with pytest.raises(SignatureError, match="not a Unix time"):
+        Verifier(secret, clock).verify(BODY, headers)
+
+
+def test_signatures_verify_with_the_standardwebhooks_package(secret: str) -> None:
+    headers = Signer(secret, VirtualClock()).headers("msg_1", BODY)  # now, for its clock
+    assert Webhook(secret).verify(BODY, headers) == json.loads(BODY)
+
+
+# -- JWE -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keys() -> KeyPair:
+    return KeyPair.generate()
+
+
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+
+
+def test_jwe_round_trip(keys: KeyPair) -> None:
+    token = Encrypter(keys.kid, keys.public_pem).seal(CARD)
+    header = protected_header(token)
+    assert (header["alg"], header["enc"], header["kid"]) == ("RSA-OAEP-256", "A256GCM", keys.kid)
+    assert "4242" not in token
+    assert Decrypter(keys).open(token) == CARD
+
+
+def _flip(token: str, part: int) -> str:
+    parts = token.split(".")
+    raw = bytearray(base64.urlsafe_b64decode(parts[part] + "=" * (-len(parts[part]) % 4)))
+    raw[len(raw) // 2] ^= 0x01
+    parts[part] = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    return ".".join(parts)
+
+
+@pytest.mark.parametrize("part", [1, 2, 3, 4], ids=["encrypted-key", "iv", "ciphertext", "tag"])
+def test_a_flipped_byte_anywhere_fails_decryption(keys: KeyPair, part: int) -> None:
+    token = Encrypter(keys.kid, keys.public_pem).seal(CARD)
+    with pytest.raises(JweError):
+        Decrypter(keys).open(_flip(token, part))
+
+
+def test_a_changed_protected_header_fails_decryption(keys: KeyPair) -> None:
+    """The header is authenticated too (it is the GCM additional data)."""
+    token = Encrypter(keys.kid, keys.public_pem).seal(CARD)
+    header, *rest = token.split(".")
+    changed = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    changed["cty"] = "application/jsoN"
+    encoded = base64.urlsafe_b64encode(json.dumps(changed).encode()).rstrip(b"=").decode()
+    with pytest.raises(JweError):
+        Decrypter(keys).open(".".join([encoded, *rest]))
+
+
+def test_a_token_for_another_key_is_refused(keys: KeyPair) -> None:
+    other = KeyPair.generate()
+    token = Encrypter(other.kid, other.public_pem).seal(CARD)
+    with pytest.raises(JweError, match="not this processor's key"):
+        Decrypter(keys).open(token)
+
+
+@pytest.mark.parametrize("token", ["", "a.b.c", "not-a-jwe", "e30.a.b.c.d", "!!.a.b.c.d"])
+def test_garbage_is_refused_with_jwe_error(keys: KeyPair, token: str) -> None:
+    with pytest.raises(JweError):
+        Decrypter(keys).open(token)
+
+
+# -- time ------------------------------------------------------------------------------
+
+
+def test_virtual_sleep_advances_time_without_waiting(clock: VirtualClock) -> None:
+    asyncio.run(clock.sleep(3600))
+    assert clock.now() == START + 3600
+
+
+def test_virtual_time_only_moves_forward(clock: VirtualClock) -> None:
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(-1)
+
+
+def test_within_raises_deadline_exceeded_when_the_work_takes_too_long(
+    clock: VirtualClock,
+) -> None:
+    async def slow_answer() -> str:
+        await clock.sleep(35)
+        return "too late"
+
+    with pytest.raises(DeadlineExceeded) as late:
+        asyncio.run(clock.within(slow_answer(), 10))
+    assert (late.value.timeout, late.value.elapsed) == (10, 35)
+    assert "no answer within 10 s" in str(late.value)
+
+
+def test_within_returns_an_answer_in_time(clock: VirtualClock) -> None:
+    async def answer() -> str:
+        await clock.sleep(10)
+        return "00"
+
+    assert asyncio.run(clock.within(answer(), 10)) == "00"
