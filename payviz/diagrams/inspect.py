@@ -8,6 +8,7 @@ the engine's own code (payviz.engine.jwe, payviz.engine.webhooks), so what the U
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -32,6 +33,7 @@ from payviz.engine.webhooks import SignatureError, Verifier
 Keylog = Mapping[str, Any]
 T = TypeVar("T")
 
+_TAG_BREAK = re.compile(r">\s*<(?!/)")
 _WEBHOOKS = "Standard Webhooks"
 _RETURN = "signed return URL"
 JWE_PART_NAMES = ("protected header", "encrypted key", "initialization vector", "ciphertext", "tag")
@@ -95,7 +97,7 @@ def summary_rows(message: Message) -> list[tuple[str, str]]:
         ("From -> to", f"{message.src} -> {message.dst}"),
         ("Step", f"{message.step}: {message.title}"),
         ("What", message.summary),
-        ("Kind", f"{message.direction}, {message.kind} over {message.protocol}"),
+        ("Kind", _kind(message)),
         ("Time", f"{message.ts:.3f} s after the session started"),
     ]
     if message.status is not None:
@@ -124,7 +126,7 @@ def body_view(message: Message) -> BodyView:
         fields = tuple(parse_qsl(body, keep_blank_values=True))
         return BodyView("form", "\n".join(f"{k} = {v}" for k, v in fields), fields)
     if "html" in ctype or body.lstrip().lower().startswith(("<!doctype", "<html")):
-        return BodyView("html", body)
+        return BodyView("html", _TAG_BREAK.sub(">\n<", body))  # one element per line
     return BodyView("text", body)
 
 
@@ -297,6 +299,12 @@ def raw_view(message: Message) -> str:
     body = message.raw if message.protocol == "iso8583" and message.raw else message.body
     lines = [start, *(f"{k}: {v}" for k, v in headers.items())]
     return "\n".join(lines) + "\n\n" + body
+
+
+def _kind(message: Message) -> str:
+    protocol = {"http": "HTTP", "iso8583": "ISO 8583", "email": "email"}[message.protocol]
+    extra = "" if message.kind in (message.direction, "iso8583", "email") else f" ({message.kind})"
+    return f"{message.direction} over {protocol}{extra}"
 
 
 def _header(message: Message, name: str) -> str:

@@ -8,6 +8,8 @@ background brush and a bold font, so any view of the model follows the playhead.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -15,16 +17,13 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRectF,
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
 
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
 from payviz.engine.trace import Message, Record
-
-from .diagram.items import paint_icon
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -36,20 +35,31 @@ CURRENT_BACKGROUND = QColor(OKABE_ITO["orange"])
 CURRENT_BACKGROUND.setAlpha(70)  # the playhead: Okabe-Ito orange, softened
 ERROR_FOREGROUND = QColor(ERROR_COLOUR)  # the one error colour
 
-_LOCK_ICON: list[QIcon] = []
+# assets/icons inside the installed package, or at the top of a source checkout.
+ICON_DIRS = (
+    Path(__file__).resolve().parents[1] / "assets" / "icons",
+    Path(__file__).resolve().parents[2] / "assets" / "icons",
+)
+
+
+@cache
+def svg_icon(name: str, colour: str | None = None) -> QIcon:
+    """An icon of assets/icons; single-colour icons drawn in `currentColor` get `colour`."""
+    for folder in ICON_DIRS:
+        path = folder / f"{name}.svg"
+        if path.is_file():
+            source = path.read_text(encoding="utf-8")
+            if colour is not None:
+                source = source.replace("currentColor", colour)
+            pixmap = QPixmap()
+            pixmap.loadFromData(source.encode(), "SVG")
+            return QIcon(pixmap)
+    return QIcon()
 
 
 def lock_icon() -> QIcon:
-    """The diagram's padlock, in the encrypted token's colour: one glyph for a JWE everywhere."""
-    if not _LOCK_ICON:
-        pixmap = QPixmap(32, 32)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        paint_icon(painter, "lock", QRectF(2, 2, 28, 28), QColor(OKABE_ITO["bluish_green"]))
-        painter.end()
-        _LOCK_ICON.append(QIcon(pixmap))
-    return _LOCK_ICON[0]
+    """The diagram's padlock in the encrypted token's colour: one glyph for a JWE everywhere."""
+    return svg_icon("lock", OKABE_ITO["bluish_green"])
 
 
 def status_text(message: Message) -> str:

@@ -1,0 +1,395 @@
+"""The main window: the animated diagram in the middle, log, inspector and narration around.
+
+Every view follows one Player: the diagram's token, the highlighted log row, the inspector,
+the narration and the status bar all show the message at the playhead.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from payviz.diagrams.node_state import node_states
+from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
+from payviz.engine._types import PARTIES
+from payviz.engine.trace import Record
+
+from .bridge import EngineBridge
+from .controls import PlaybackActions, PlaybackControls, RunControls, connect_actions
+from .diagram import DiagramView, LegendWidget
+from .inspector import InspectorPanel
+from .log_model import TraceFilterProxy, TraceTableModel, svg_icon
+from .narration import NarrationPanel, step_caption
+from .player import Player
+
+ORGANIZATION = APPLICATION = "payviz"
+BASE_POINT_SIZE = 11.0
+SHORTCUTS = (
+    ("Ctrl+R", "Run checkout"),
+    ("Space", "Play / pause"),
+    ("Right / Left", "Step forward / back"),
+    ("Home / End", "Restart / go to the end"),
+    ("Ctrl+= / Ctrl+- / Ctrl+0", "Zoom in / out / reset (diagram and text)"),
+    ("F11", "Full screen"),
+)
+
+
+def app_icon() -> QIcon:
+    return svg_icon("app")
+
+
+class LogPanel(QWidget):
+    """The message log: a party / text filter over a table view of the trace model.
+
+    Attributes:
+        view: the QTableView; party_box and search_box: the filter's inputs.
+    """
+
+    def __init__(self, proxy: TraceFilterProxy, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.party_box = QComboBox()
+        self.party_box.addItem("All parties", None)
+        for party in PARTIES:
+            self.party_box.addItem(party.capitalize(), party)
+        self.party_box.currentIndexChanged.connect(
+            lambda _: proxy.set_party(self.party_box.currentData())
+        )
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Filter messages: text in summary, party or step")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.textChanged.connect(proxy.set_text)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.party_box)
+        bar.addWidget(self.search_box, 1)
+        self.view = QTableView()
+        self.view.setModel(proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().setVisible(False)
+        self.view.setWordWrap(False)
+        self.view.setShowGrid(False)
+        header = self.view.horizontalHeader()
+        header.setHighlightSections(False)
+        for column, width in enumerate((70, 90, 55, 210, 420, 90, 64)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 300)
+
+
+class MainWindow(QMainWindow):
+    """payviz's window: run a checkout, then replay it hop by hop.
+
+    Attributes:
+        bridge: the EngineBridge (engine thread); player: the playhead.
+        log_model / log_proxy: the trace as a table and its filter.
+        diagram, inspector, narration, log: the views; run_controls, playback_controls:
+            the toolbar widgets; records: every trace record received, in order.
+    """
+
+    def __init__(
+        self,
+        bridge: EngineBridge | None = None,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("payviz")
+        self.setWindowIcon(app_icon())
+        self._owns_bridge = bridge is None
+        self.bridge = bridge or EngineBridge(parent=self)
+        self.settings = settings or QSettings(ORGANIZATION, APPLICATION)
+        self.player = Player(self)
+        self.records: list[Record] = []
+        self.log_model = TraceTableModel(self)
+        self.log_proxy = TraceFilterProxy(self)
+        self.log_proxy.setSourceModel(self.log_model)
+        self._scale = 1.0
+        self._syncing = False
+        self._apply_font()
+
+        self.diagram = DiagramView(self)
+        self.diagram.set_records(self.records)
+        self.setCentralWidget(self.diagram)
+        self.inspector = InspectorPanel()
+        self.narration = NarrationPanel()
+        self.log = LogPanel(self.log_proxy)
+        self.legend = LegendWidget()
+        self.docks = {
+            "narration": self._dock(
+                "Narration", self.narration, Qt.DockWidgetArea.BottomDockWidgetArea
+            ),
+            "log": self._dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "inspector": self._dock(
+                "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+            ),
+            "legend": self._dock("Legend", self.legend, Qt.DockWidgetArea.RightDockWidgetArea),
+        }
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.splitDockWidget(self.docks["narration"], self.docks["log"], Qt.Orientation.Vertical)
+        self.docks["legend"].hide()
+
+        self.run_action = self._action("&Run checkout", "Ctrl+R", self._on_run_triggered)
+        self.playback_actions = PlaybackActions.create(self)
+        connect_actions(self.playback_actions, self.player)
+        self.run_controls = RunControls(self.run_action)
+        self.playback_controls = PlaybackControls(self.playback_actions)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.run_controls)
+        self.addToolBarBreak()
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.playback_controls)
+        self.outcome_label = QLabel("")
+        self.outcome_label.setMinimumWidth(420)  # fixed floor: text changes never resize
+        self.statusBar().addPermanentWidget(self.outcome_label)
+        self._build_menus()
+        self._connect()
+        self.resize(1600, 1000)
+        self._restored = self._restore_settings()
+        self.statusBar().showMessage("Ready: press Run checkout (Ctrl+R).")
+        # Settle the minimum size before a native window exists, so showing it does not
+        # have to push size hints to the platform again (offscreen cannot, and says so).
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+
+    # -- construction ----------------------------------------------------------------------
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, key: str, slot: object) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(key))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self._action("&Quit", "Ctrl+Q", self.close))
+        view = menu.addMenu("&View")
+        legend = self.docks["legend"].toggleViewAction()
+        legend.setText("&Legend")
+        view.addAction(legend)
+        view.addSeparator()
+        view.addAction(self._action("Zoom &in", "Ctrl+=", self.zoom_in))
+        view.addAction(self._action("Zoom &out", "Ctrl+-", self.zoom_out))
+        view.addAction(self._action("&Reset zoom", "Ctrl+0", self.reset_zoom))
+        view.addAction(self._action("&Full screen", "F11", self.toggle_full_screen))
+        view.addSeparator()
+        for key in ("narration", "log", "inspector"):
+            view.addAction(self.docks[key].toggleViewAction())
+        run = menu.addMenu("&Run")
+        run.addAction(self.run_action)
+        run.addSeparator()
+        actions = self.playback_actions
+        for action in (actions.play, actions.forward, actions.back, actions.first, actions.last):
+            run.addAction(action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&Keyboard shortcuts", "F1", self.show_shortcuts))
+        help_menu.addAction(self._action("&About payviz", "", self.show_about))
+
+    def _connect(self) -> None:
+        bridge, player = self.bridge, self.player
+        bridge.records_recorded.connect(self._on_records_recorded)
+        bridge.checkout_finished.connect(self._on_checkout_finished)
+        bridge.checkout_failed.connect(self._on_checkout_failed)
+        bridge.busy_changed.connect(self._on_busy_changed)
+        player.position_changed.connect(self._on_position_changed)
+        player.playing_changed.connect(
+            lambda playing: self.playback_actions.set_playing(playing, self.style())
+        )
+        player.length_changed.connect(self.playback_controls.set_length)
+        player.speed_changed.connect(self.playback_controls.set_speed)
+        self.playback_controls.speed_selected.connect(player.set_speed)
+        self.playback_controls.scrubbed.connect(player.go_to)
+        self.diagram.token_arrived.connect(player.on_token_arrived)
+        selection = self.log.view.selectionModel()
+        selection.currentRowChanged.connect(self._on_log_row_changed)
+
+    # -- engine ----------------------------------------------------------------------------
+
+    def _on_run_triggered(self) -> None:
+        if self.bridge.run_checkout(self.run_controls.scenario_fields()):
+            self.player.set_live(True)
+            self.player.play_from(self.player.length)  # follow the new checkout from its start
+            self.statusBar().showMessage("Running a checkout...")
+
+    def _on_records_recorded(self, records: list[Record]) -> None:
+        self.records.extend(records)
+        self.log_model.append_records(records)
+        self.player.append_records(records)
+
+    def _on_checkout_finished(self, result: object) -> None:
+        count = getattr(result, "last_seq", 0) - getattr(result, "first_seq", 0) + 1
+        self.statusBar().showMessage(
+            f"Checkout {getattr(result, 'checkout', '?')} recorded: {count} records. "
+            "Step through it with the arrow keys."
+        )
+
+    def _on_checkout_failed(self, reason: str) -> None:
+        self.player.set_live(False)
+        self.statusBar().showMessage(f"\u2718 Checkout not run: {reason}")
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.run_action.setEnabled(not busy)
+        if not busy:
+            self.player.set_live(False)
+
+    # -- playhead --------------------------------------------------------------------------
+
+    def _on_position_changed(self, index: int) -> None:
+        message = self.player.current
+        self.log_model.set_current_row(index)
+        self.narration.show_message(message)
+        self.inspector.show_message(message, self.bridge.keylog, self.bridge.started_at)
+        self.playback_controls.set_position(index, step_caption(message))
+        if message is None:
+            self.diagram.clear()
+            self.diagram.set_records(self.records)
+            self.outcome_label.setText("")
+            return
+        duration = self.player.interval_ms(self.player.travel_ms)
+        self.diagram.show_seq(message.seq, animate=self.player.animated, duration_ms=duration)
+        self._select_log_row(index)
+        self._show_outcome(message.seq)
+
+    def _select_log_row(self, row: int) -> None:
+        proxy_index = self.log_proxy.mapFromSource(self.log_model.index(row, 0))
+        selection = self.log.view.selectionModel()
+        self._syncing = True
+        try:
+            if proxy_index.isValid():
+                flags = (
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows
+                )
+                selection.setCurrentIndex(proxy_index, flags)
+                self.log.view.scrollTo(proxy_index)
+            else:
+                selection.clearSelection()
+        finally:
+            self._syncing = False
+
+    def _on_log_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not self._syncing and current.isValid():
+            self.player.go_to(self.log_proxy.mapToSource(current).row())
+
+    def _show_outcome(self, seq: int) -> None:
+        """The merchant's order as the diagram's merchant card shows it, in the status bar."""
+        state = node_states(self.records, seq)["merchant"]
+        colour = {"bad": ERROR_COLOUR, "good": OKABE_ITO["bluish_green"]}.get(state.tone)
+        mark = {"bad": "\u2718 ", "good": "\u2714 "}.get(state.tone, "")
+        style = f"color: {colour}; font-weight: bold" if colour else ""
+        self.outcome_label.setStyleSheet(style)
+        self.outcome_label.setText(f"Merchant: {mark}" + " \u00b7 ".join(state.lines))
+
+    def go_to_step(self, step: int | None) -> None:
+        """Move to the last message of `step` in the latest checkout (None: the very end)."""
+        messages = self.player.messages
+        if not messages:
+            return
+        latest = messages[-1].checkout
+        wanted = [
+            i
+            for i, m in enumerate(messages)
+            if m.checkout == latest and (step is None or m.step == step)
+        ]
+        self.player.go_to(wanted[-1] if wanted else len(messages) - 1)
+
+    # -- view ------------------------------------------------------------------------------
+
+    def _apply_font(self) -> None:
+        font = self.font()
+        font.setPointSizeF(BASE_POINT_SIZE * self._scale)
+        self.setFont(font)
+
+    def _set_scale(self, scale: float) -> None:
+        self._scale = min(2.5, max(0.8, scale))
+        self._apply_font()
+        self.narration.set_scale(self._scale)
+
+    def zoom_in(self) -> None:
+        self.diagram.zoom_in()
+        self._set_scale(self._scale * 1.1)
+
+    def zoom_out(self) -> None:
+        self.diagram.zoom_out()
+        self._set_scale(self._scale / 1.1)
+
+    def reset_zoom(self) -> None:
+        self.diagram.reset_zoom()
+        self._set_scale(1.0)
+
+    def toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About payviz",
+            "<h3>payviz</h3><p>See how an online card payment really works: five parties "
+            "as real HTTP services, every message recorded and replayed hop by hop.</p>",
+        )
+
+    # -- settings --------------------------------------------------------------------------
+
+    def _restore_settings(self) -> bool:
+        """Geometry, docks and speed from the last session; False if there was none."""
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        speed = self.settings.value("player/speed")
+        if speed is not None:
+            self.player.set_speed(float(speed))
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        return isinstance(state, QByteArray) and self.restoreState(state)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._restored:  # first run: the diagram gets the room, docks their share
+            self._restored = True
+            self.resizeDocks([self.docks["inspector"]], [620], Qt.Orientation.Horizontal)
+            self.resizeDocks(
+                [self.docks["narration"], self.docks["log"]], [170, 280], Qt.Orientation.Vertical
+            )
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("player/speed", self.player.speed)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        self.player.pause()
+        if self._owns_bridge:
+            self.bridge.shutdown()
+        event.accept()

@@ -1,0 +1,164 @@
+"""The main window with the real engine: run, step, inspect, as a student would."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QToolButton
+
+from payviz.diagrams.topology import link_key
+from payviz.engine.steps import step_info
+from payviz.ui.app import main
+from payviz.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot) -> Iterator[MainWindow]:
+    made = MainWindow()
+    qtbot.addWidget(made)
+    made.diagram.set_animations_enabled(False)
+    made.show()
+    qtbot.waitExposed(made)
+    yield made
+    made.close()
+
+
+def run(qtbot, window: MainWindow, **choices: str) -> None:
+    """Pick the scenario in the toolbar, click Run checkout and wait for the engine."""
+    controls = window.run_controls
+    controls.set_mode(choices.get("mode", "direct"))
+    if "notify" in choices:
+        controls.set_choice(controls.notify_box, choices["notify"])
+    controls.set_choice(controls.decision_box, choices.get("decision"))
+    button = window.run_controls.findChild(QToolButton, "run_button")
+    with qtbot.waitSignal(window.bridge.checkout_finished, timeout=20_000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    window.player.pause()
+
+
+def test_run_checkout_fills_the_log_with_the_trace(qtbot, window: MainWindow) -> None:
+    run(qtbot, window)
+    session = window.bridge.session
+    assert session is not None
+    assert window.log_model.messages == session.trace.messages()
+    assert window.log.view.model().rowCount() == len(session.trace.messages())
+    assert window.player.length == window.log_model.rowCount()
+    assert window.records == session.trace.records
+
+
+def test_stepping_moves_the_link_the_inspector_and_the_narration(qtbot, window: MainWindow) -> None:
+    run(qtbot, window)
+    window.player.go_to(0)
+    scene = window.diagram.diagram_scene
+    for _ in range(3):
+        window.playback_actions.forward.trigger()
+        message = window.player.current
+        assert message is not None
+        active = link_key(message.src, message.dst)
+        assert [key for key, link in scene.links.items() if link.highlighted] == [active]
+        assert window.inspector.message is message
+        assert f"#{message.seq}" in window.inspector.heading.text()
+        step = step_info("direct", message.step)
+        assert step.title in window.narration.title_label.text()
+        assert window.narration.narration_label.text() == step.narration
+        assert window.log_model.current_row == window.player.position
+        selected = window.log.view.selectionModel().currentIndex()
+        assert window.log_proxy.mapToSource(selected).row() == window.player.position
+    assert window.player.position == 3
+
+
+def test_step_back_returns_to_the_previous_message(qtbot, window: MainWindow) -> None:
+    run(qtbot, window)
+    window.player.go_to(4)
+    before = window.player.current
+    window.playback_actions.forward.trigger()
+    assert window.inspector.message is not before
+    window.playback_actions.back.trigger()
+    assert window.player.position == 4
+    assert window.inspector.message is before
+    assert window.log_model.current_row == 4
+
+
+def test_a_decline_shows_failed_at_the_merchant_and_in_the_status_bar(
+    qtbot, window: MainWindow
+) -> None:
+    run(qtbot, window, mode="redirect", decision="decline")
+    window.player.go_to(0)
+    merchant = window.diagram.diagram_scene.nodes["merchant"]
+    assert merchant.state.tone != "bad"
+    window.playback_actions.last.trigger()
+    assert merchant.state.tone == "bad"
+    assert "failed" in merchant.caption_text()
+    assert "failed" in window.outcome_label.text()
+    assert "\u2718" in window.outcome_label.text()
+
+
+def test_the_encryption_tab_opens_the_card_sent_to_the_processor(qtbot, window: MainWindow) -> None:
+    run(qtbot, window)
+    jwe = next(m for m in window.player.messages if m.encrypted)
+    assert (jwe.src, jwe.dst) == ("gateway", "processor")
+    window.player.go_to_seq(jwe.seq)
+    inspector = window.inspector
+    assert inspector.is_tab_enabled("Encryption")
+    assert not inspector.is_tab_enabled("ISO 8583")
+    text = inspector.text_of("Encryption")
+    assert "RSA-OAEP-256" in text
+    assert "Plaintext, opened with the processor's private key" in text
+    assert '"number": "424242******4242"' in text
+    window.player.step_forward()
+    assert not inspector.is_tab_enabled("Encryption")
+
+
+def test_the_signature_tab_verifies_and_catches_tampering(qtbot, window: MainWindow) -> None:
+    run(qtbot, window, mode="direct", notify="async")
+    note = next(m for m in window.player.messages if m.kind == "notification")
+    window.player.go_to_seq(note.seq)
+    inspector = window.inspector
+    assert inspector.is_tab_enabled("Signature")
+    assert "\u2714 Verified" in inspector.text_of("Signature")
+    tampered = dataclasses.replace(note, body=note.body.replace("succeeded", "refunded"))
+    inspector.show_message(tampered, window.bridge.keylog, window.bridge.started_at)
+    text = inspector.text_of("Signature")
+    assert "\u2718 Not verified" in text
+    assert "no webhook-signature matches the body" in text
+
+
+def test_an_iso_message_shows_its_fields(qtbot, window: MainWindow) -> None:
+    run(qtbot, window)
+    answer = next(m for m in window.player.messages if m.mti == "0110")
+    window.player.go_to_seq(answer.seq)
+    assert window.inspector.is_tab_enabled("ISO 8583")
+    assert "39\tResponse Code\t00\tapproved" in window.inspector.text_of("ISO 8583")
+
+
+def test_bad_input_is_reported_in_the_status_bar(qtbot, window: MainWindow) -> None:
+    window.run_controls.card_box.setEditText("4242 4242 4242 4241")
+    with qtbot.waitSignal(window.bridge.checkout_failed):
+        window.run_action.trigger()
+    assert "Luhn" in window.statusBar().currentMessage()
+    assert window.player.length == 0
+
+
+def test_window_state_is_remembered(qtbot, settings_dir: Path) -> None:
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.player.set_speed(4.0)
+    first.docks["log"].hide()
+    first.close()
+    assert Path(QSettings("payviz", "payviz").fileName()).is_relative_to(settings_dir)
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.player.speed == 4.0
+    assert second.playback_controls.speed_label.text() == "4x"
+    assert second.docks["log"].isHidden()
+    second.close()
+
+
+def test_snapshot_renders_a_png(qtbot, tmp_path: Path) -> None:
+    target = tmp_path / "direct.png"
+    assert main(["--snapshot", str(target), "--mode", "direct", "--step", "2"]) == 0
+    assert target.read_bytes().startswith(b"\x89PNG")
