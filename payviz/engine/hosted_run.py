@@ -31,6 +31,9 @@ async def run_hosted_checkout(session: Session, scenario: Scenario, card: str) -
         return page
     page = await _wait_while_processing(session, page)
     if scenario.retry_card and page.text("order-status") == "failed" and page.forms:
+        # The customer reads the decline before choosing another card: a person's pause,
+        # in which the processor's queued notifications go out as they would in real life.
+        await pause()
         hosted = await browser.submit(page, {}, pause)
         page = await browser.submit(hosted, _card(scenario.retry_card), session._think)
         page = await _wait_while_processing(session, page)
