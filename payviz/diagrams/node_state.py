@@ -1,0 +1,220 @@
+"""What the diagram shows at a playhead position: node captions and the look of a token.
+
+Pure functions of the trace (no Qt), so the diagram, the legend, the sequence view and the
+exports derive the same text and the same visual language from the same records.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from payviz.engine._types import PARTIES, Party
+from payviz.engine.money import AmountError, format_minor
+from payviz.engine.trace import Message, StateChange
+
+from .topology import ERROR_COLOUR, OKABE_ITO, Line
+
+Tone = Literal["idle", "neutral", "good", "bad"]
+Shape = Literal["filled", "outlined"]
+Glyph = Literal["arrow", "lock", "bell", "cross", "envelope"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """A party's caption at one playhead position.
+
+    Attributes:
+        lines: one or two short lines of plain text, most important first.
+        tone: how the last line reads: "idle" (nothing yet, muted), "neutral", "good"
+            (drawn with a check mark) or "bad" (error colour and a cross).
+    """
+
+    party: Party
+    lines: tuple[str, ...]
+    tone: Tone = "neutral"
+
+    @property
+    def caption(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStyle:
+    """The look of a message token, shared by the diagram, the legend and the sequence view.
+
+    Attributes:
+        shape: "filled" for requests, "outlined" for responses.
+        colour: an Okabe-Ito colour as '#RRGGBB'; errors and declines use `ERROR_COLOUR`.
+        glyph: what the token carries, so meaning never rests on colour alone.
+        line: the stroke of the token's outline and of its highlighted link.
+        label: the legend's wording for this look.
+    """
+
+    shape: Shape
+    colour: str
+    glyph: Glyph
+    line: Line
+    label: str
+
+    @property
+    def filled(self) -> bool:
+        return self.shape == "filled"
+
+
+_PLAIN = OKABE_ITO["blue"]
+
+# One entry per kind of message, in the legend's order. Responses reuse the request's look
+# but outlined (see `token_style`).
+_BY_KIND: Final[dict[str, TokenStyle]] = {
+    "request": TokenStyle("filled", _PLAIN, "arrow", "solid", "Request"),
+    "response": TokenStyle("outlined", _PLAIN, "arrow", "solid", "Response"),
+    "encrypted": TokenStyle(
+        "filled", OKABE_ITO["bluish_green"], "lock", "solid", "Encrypted (JWE)"
+    ),
+    "iso8583": TokenStyle("filled", OKABE_ITO["orange"], "arrow", "solid", "ISO 8583 to the bank"),
+    "redirect": TokenStyle(
+        "outlined", OKABE_ITO["sky_blue"], "arrow", "dashed", "Redirect via the browser"
+    ),
+    "notification": TokenStyle(
+        "filled", OKABE_ITO["reddish_purple"], "bell", "dotted", "Notification (async)"
+    ),
+    "email": TokenStyle(
+        "filled", OKABE_ITO["yellow"], "envelope", "solid", "Email to the customer"
+    ),
+    "error": TokenStyle("outlined", ERROR_COLOUR, "cross", "solid", "Error or decline"),
+}
+
+
+def token_style(message: Message) -> TokenStyle:
+    """The look of one message's token: shape by direction, colour and glyph by kind."""
+    if message.kind in ("error", "decline") or message.failed:
+        base = _BY_KIND["error"]
+    elif message.kind == "redirect":
+        base = _BY_KIND["redirect"]
+    elif message.encrypted or message.kind == "encrypted":
+        base = _BY_KIND["encrypted"]
+    else:
+        base = _BY_KIND.get(message.kind, _BY_KIND["request"])
+    shape: Shape = "filled" if message.direction == "request" else "outlined"
+    if shape == base.shape:
+        return base
+    label = _BY_KIND["response"].label if base.label == "Request" else base.label
+    return TokenStyle(shape, base.colour, base.glyph, base.line, label)
+
+
+def legend_styles() -> tuple[TokenStyle, ...]:
+    """Every token look, in the order the legend lists them."""
+    return tuple(_BY_KIND.values())
+
+
+def token_text(message: Message) -> str:
+    """The few characters a token shows: method, status code, ISO 8583 MTI or 'email'."""
+    if message.protocol == "email":
+        return "email"
+    if message.mti:
+        return message.mti
+    if message.direction == "request":
+        return message.method or "send"
+    if message.status is not None:
+        return str(message.status)
+    return "no reply" if message.error else "reply"
+
+
+# -- node captions ------------------------------------------------------------------------
+
+_WANTED: Final[dict[Party, str]] = {
+    "merchant": "order",
+    "gateway": "last_action",
+    "processor": "last_action",
+    "bank": "account",
+}
+
+
+def _money(amount: Any, code: Any) -> str:
+    try:
+        return format_minor(int(amount), str(code))
+    except (AmountError, TypeError, ValueError):
+        return f"{amount} {code}"
+
+
+def _merchant(value: Any) -> NodeState:
+    if not isinstance(value, Mapping):
+        return NodeState("merchant", (f"order: {value}",))
+    head = f"order {value.get('id', '?')}"
+    status = str(value.get("status", "pending"))
+    reason = value.get("reason")
+    if value.get("amount_minor") is not None and not (status == "failed" and reason):
+        status += f" · {_money(value['amount_minor'], value.get('currency', ''))}"
+    elif reason:
+        status += f": {reason}"
+    tone: Tone = "good" if status.startswith("paid") else "neutral"
+    return NodeState("merchant", (head, status), "bad" if status.startswith("failed") else tone)
+
+
+def _bank(value: Any) -> NodeState:
+    if not isinstance(value, Mapping):
+        return NodeState("bank", (str(value),))
+    code = value.get("currency", "")
+    held = value.get("held_minor") or 0
+    lines = (
+        f"balance {_money(value.get('balance_minor', 0), code)}",
+        f"on hold {_money(held, code)}" if held else "no holds",
+    )
+    return NodeState("bank", lines)
+
+
+def _describe(party: Party, value: Any) -> NodeState:
+    if party == "merchant":
+        return _merchant(value)
+    if party == "bank":
+        return _bank(value)
+    return NodeState(party, (f"last: {value}",))
+
+
+_IDLE: Final[dict[Party, str]] = {
+    "browser": "ready to pay",
+    "merchant": "no order yet",
+    "gateway": "idle",
+    "processor": "idle",
+    "bank": "no activity yet",
+}
+
+
+def idle_states() -> dict[Party, NodeState]:
+    """Every party's caption before anything happened."""
+    return {party: NodeState(party, (_IDLE[party],), "idle") for party in PARTIES}
+
+
+def node_states(records: Sequence[Message | StateChange], upto_seq: int) -> dict[Party, NodeState]:
+    """Each party's caption after every StateChange with `seq <= upto_seq`.
+
+    `records` is the trace in order of `seq` (as `Trace.records` keeps it). The latest
+    value of each watched key wins; the scan starts at the playhead and walks back only
+    until every party has its value, so scrubbing a long trace stays cheap.
+    """
+    states = idle_states()
+    end = bisect_right(records, upto_seq, key=lambda record: record.seq)
+    missing = dict(_WANTED)
+    for index in range(end - 1, -1, -1):
+        if not missing:
+            break
+        record = records[index]
+        if not isinstance(record, StateChange) or missing.get(record.party) != record.key:
+            continue
+        states[record.party] = _describe(record.party, record.value)
+        del missing[record.party]
+    return states
+
+
+__all__ = [
+    "NodeState",
+    "TokenStyle",
+    "idle_states",
+    "legend_styles",
+    "node_states",
+    "token_style",
+    "token_text",
+]
