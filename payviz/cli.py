@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,37 +89,43 @@ def _text_line(message: Message) -> str:
     return f"{message.seq:4d}  {message.step}  {route:<22} {message.summary}{lock}"
 
 
+def emit(line: str) -> None:
+    """Print a line; when the reader has gone (`payviz run | head`), stop quietly."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so later prints and the final flush stay silent.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 async def _run(args: argparse.Namespace, scenario: Scenario) -> CheckoutResult:
     session = Session(
         transport=args.transport, trace_path=args.trace, keylog_path=args.keylog, db_path=args.db
     )
     if args.format == "json":
         session.trace.subscribe(
-            lambda r: print(json.dumps(r.to_json()), flush=True) if isinstance(r, Message) else None
+            lambda r: emit(json.dumps(r.to_json())) if isinstance(r, Message) else None
         )
     else:
-        session.trace.subscribe(
-            lambda r: print(_text_line(r), flush=True) if isinstance(r, Message) else None
-        )
+        session.trace.subscribe(lambda r: emit(_text_line(r)) if isinstance(r, Message) else None)
     async with session:
         return await session.run_checkout(scenario)
 
 
 def run_command(args: argparse.Namespace) -> int:
     scenario = scenario_from_args(args)
-    if hasattr(signal, "SIGPIPE"):
-        # `payviz run | head` should end quietly, as other command-line tools do
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if args.format == "text":
-        print(f"payviz run: {scenario.mode} flow, notify {scenario.notify_style}")
-        print(" seq  step from -> to              summary")
+        emit(f"payviz run: {scenario.mode} flow, notify {scenario.notify_style}")
+        emit(" seq  step from -> to              summary")
     result = asyncio.run(_run(args, scenario))
     if args.format == "json":
-        print(json.dumps(result.to_json()))
+        emit(json.dumps(result.to_json()))
     else:
-        print(f"outcome: {result.describe()}")
+        emit(f"outcome: {result.describe()}")
         if result.customer_message:
-            print(f"customer sees: {result.customer_message}")
+            emit(f"customer sees: {result.customer_message}")
     return 0
 
 

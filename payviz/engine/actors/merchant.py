@@ -189,7 +189,12 @@ class Merchant:
         if not isinstance(data, dict):
             return
         order_id = str(data.get("order_id", ""))
-        if self.orders.get(order_id) is None:
+        order = self.orders.get(order_id)
+        if order is None:
+            return
+        if order.payment_ref is not None and data.get("payment_id") != order.payment_ref:
+            # News of an earlier attempt (the customer has since retried with another card)
+            # must not move the order the current attempt owns.
             return
         if event.get("type") == "payment.succeeded":
             self.move(

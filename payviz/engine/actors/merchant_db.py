@@ -184,6 +184,14 @@ class OrderBook:
             rows = self._db.execute("SELECT order_id, recipient, subject FROM outbox").fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def unresolved(self) -> list[tuple[str, str | None]]:
+        """Orders still pending, with the reason recorded for them (if any)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, reason FROM orders WHERE status='pending'"
+            ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
     def paid_total(self) -> int:
         with self._lock:
             row = self._db.execute(
