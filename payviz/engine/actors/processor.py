@@ -19,7 +19,7 @@ from ..cards import RESPONSE_CODES, CardError, check_test_card, mask_pan
 from ..clock import Clock
 from ..delivery import Dispatcher
 from ..jwe import Decrypter, JweError, KeyPair
-from ..money import MAX_AMOUNT_MINOR, AmountError, currency
+from ..money import MAX_AMOUNT_MINOR, AmountError, currency, format_minor
 from ..network import Network
 from ..webhooks import Signer, new_message_id
 from .acquiring import Acquirer
@@ -161,7 +161,7 @@ class Processor:
             self._act("bank timed out: reversal acknowledged")
         elif answer.response_code == "00" and answer.captured:
             auth.status = "captured"
-            self._act(f"captured {auth.amount_minor} for {auth.card}")
+            self._act(f"captured {format_minor(auth.amount_minor, auth.currency)} from {auth.card}")
         elif answer.response_code == "00":
             auth.status = "failed"
             auth.reason = "the capture was refused"
