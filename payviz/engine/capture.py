@@ -99,6 +99,10 @@ class Recorder:
         step = classify(
             run.mode, exchange.requester, exchange.responder, exchange.operation, direction
         )
+        # A summary quotes the request path and an error may quote anything: mask them too.
+        summary = redact(summary)
+        if isinstance(extra.get("error"), str):
+            extra["error"] = redact(extra["error"])
         src, dst = (
             (exchange.requester, exchange.responder)
             if direction == "request"
