@@ -1,0 +1,208 @@
+"""Loading a trace file robustly: keep every good record, say which lines were not.
+
+`payviz.engine.trace.read_trace` is strict: the first bad line stops it. A trace copied
+from a crashed run is cut mid-line, and a hand-edited one may have a broken line in the
+middle; the viewer and the exports still want everything that is readable. `load_trace`
+keeps each complete record, lists the lines it left out with the reason, and refuses only
+a file that is not a payviz trace at all or whose schema this payviz does not know.
+
+Accepted input: the file `Trace` writes (a header line, then records), a saved session
+(the same with `scenarios` in its header, see `session_file`), and the output of
+`payviz run --format json` (records and a summary line, no header).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, get_args
+
+from payviz.engine._types import PARTIES, Direction, Protocol
+from payviz.engine.trace import SCHEMA_VERSION, Message, Record, record_from_json
+
+# Lines of a known kind that carry no record: `payviz run --format json` ends with one.
+_IGNORED_TYPES: Final = frozenset({"summary"})
+_DIRECTIONS: Final = frozenset(get_args(Direction))
+_PROTOCOLS: Final = frozenset(get_args(Protocol))
+
+
+class TraceFormatError(ValueError):
+    """The file cannot be read as a payviz trace: not a trace, or an unknown schema."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What `load_trace` could read.
+
+    Attributes:
+        records: every complete, valid record, in file order.
+        header: the header line as written (None for a headerless trace).
+        scenarios: the raw scenario entries of a saved session's header (empty otherwise).
+        skipped: (line number, reason) for each line left out, 1-based like an editor's.
+    """
+
+    records: tuple[Record, ...]
+    header: dict[str, Any] | None = None
+    scenarios: tuple[dict[str, Any], ...] = ()
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[Message]:
+        return [r for r in self.records if isinstance(r, Message)]
+
+    @property
+    def complete(self) -> bool:
+        return not self.skipped
+
+
+def _check_header(data: dict[str, Any]) -> None:
+    schema = data.get("schema")
+    if schema != SCHEMA_VERSION:
+        raise TraceFormatError(
+            f"unsupported trace schema {schema!r} (this payviz reads schema {SCHEMA_VERSION})"
+        )
+
+
+def check_message(record: Message) -> str | None:
+    """Why a decoded message cannot be shown, or None. Types are not checked by the
+    dataclass, and a wrong party or direction would only fail later, inside a view."""
+    if not isinstance(record.seq, int) or not isinstance(record.step, int):
+        return "seq and step must be integers"
+    if record.src not in PARTIES or record.dst not in PARTIES:
+        return f"unknown party in {record.src!r} -> {record.dst!r}"
+    if record.direction not in _DIRECTIONS:
+        return f"unknown direction {record.direction!r}"
+    if record.protocol not in _PROTOCOLS:
+        return f"unknown protocol {record.protocol!r}"
+    if not isinstance(record.headers, dict) or not isinstance(record.fields, dict):
+        return "headers and fields must be objects"
+    return None
+
+
+def _decode(data: dict[str, Any]) -> Record | str:
+    """The record of one line, or why it is not one."""
+    try:
+        record = record_from_json(data)
+    except ValueError as exc:
+        return str(exc)
+    except TypeError as exc:
+        # dataclass complaints read "Message.__init__() missing 1 required ... 'seq'"
+        return f"bad record: {str(exc).split('() ', 1)[-1]}"
+    if isinstance(record, Message):
+        return check_message(record) or record
+    if not isinstance(record.seq, int) or record.party not in PARTIES:
+        return "bad state change: seq must be an integer and party a known party"
+    return record
+
+
+def _parse_line(raw: bytes, last: bool) -> dict[str, Any] | str:
+    truncated = last and not raw.endswith(b"\n")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        if truncated:
+            return "truncated (the file ends in the middle of this line)"
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except (ValueError, RecursionError) as exc:  # absurd numbers or nesting
+        return f"not valid JSON ({type(exc).__name__})"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    return data
+
+
+def parse_lines(lines: Iterable[bytes], source: str = "trace") -> LoadResult:
+    """Read trace lines (as bytes, each with its line ending); see `load_trace`."""
+    records: list[Record] = []
+    skipped: list[tuple[int, str]] = []
+    header: dict[str, Any] | None = None
+    scenarios: list[dict[str, Any]] = []
+    seen_content = False
+    pending = iter(lines)
+    raw = next(pending, None)
+    number = 0
+    while raw is not None:
+        following = next(pending, None)
+        number += 1
+        if raw.strip():
+            data = _parse_line(raw, following is None)
+            first = not seen_content
+            seen_content = True
+            if isinstance(data, str):
+                if first:
+                    raise TraceFormatError(f"{source} is not a payviz trace (line 1: {data})")
+                skipped.append((number, data))
+            elif data.get("type") == "header":
+                if not first:
+                    skipped.append((number, "a second header line"))
+                else:
+                    _check_header(data)
+                    header = data
+                    scenarios = _scenarios(data, number, skipped)
+            elif data.get("type") in _IGNORED_TYPES:
+                pass
+            else:
+                decoded = _decode(data)
+                if isinstance(decoded, str):
+                    if first:
+                        raise TraceFormatError(
+                            f"{source} is not a payviz trace (line {number}: {decoded})"
+                        )
+                    skipped.append((number, decoded))
+                else:
+                    records.append(decoded)
+        raw = following
+    if not seen_content:
+        raise TraceFormatError(f"{source} is empty, not a payviz trace")
+    return LoadResult(tuple(records), header, tuple(scenarios), skipped)
+
+
+def _scenarios(
+    header: dict[str, Any], number: int, skipped: list[tuple[int, str]]
+) -> list[dict[str, Any]]:
+    entries = header.get("scenarios", [])
+    if not isinstance(entries, list):
+        skipped.append((number, "the header's scenarios are not a list"))
+        return []
+    good = [entry for entry in entries if isinstance(entry, dict)]
+    if len(good) != len(entries):
+        skipped.append((number, f"{len(entries) - len(good)} header scenarios are not objects"))
+    return good
+
+
+def load_trace(path: Path) -> LoadResult:
+    """Load a trace file, keeping every complete record.
+
+    Raises TraceFormatError for a file that cannot be opened, is empty, does not start with
+    a payviz header or record, or declares a schema other than `SCHEMA_VERSION`. Any other
+    bad line (cut off, corrupt JSON, an unknown record type, a record with missing fields)
+    is left out and listed in `skipped`.
+    """
+    try:
+        with path.open("rb") as handle:
+            return parse_lines(handle, path.name)
+    except OSError as exc:
+        raise TraceFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def describe_skipped(skipped: list[tuple[int, str]], unit: str = "line", limit: int = 3) -> str:
+    """One line for stderr: 'skipped 2 lines: line 7 (not valid JSON ...), line 9 (...)'."""
+    count = len(skipped)
+    parts = [f"{unit} {where} ({why})" for where, why in skipped[:limit]]
+    if count > limit:
+        parts.append(f"and {count - limit} more")
+    plural = unit if count == 1 else f"{unit}s"
+    return f"skipped {count} {plural}: " + ", ".join(parts)
+
+
+__all__ = [
+    "LoadResult",
+    "TraceFormatError",
+    "check_message",
+    "describe_skipped",
+    "load_trace",
+    "parse_lines",
+]
