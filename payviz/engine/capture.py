@@ -139,7 +139,7 @@ class Recorder:
         body: bytes,
     ) -> Exchange:
         path = urlsplit(url).path or "/"
-        headers = {k: v for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS}
+        headers = _visible(headers)
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             return self._iso(requester, responder, body, headers, url, method)
         exchange = Exchange(next(self._exchange_ids), requester, responder, f"{method} {path}")
@@ -254,7 +254,7 @@ class Recorder:
         body: bytes,
         error: str | None = None,
     ) -> None:
-        headers = {k: v for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS}
+        headers = _visible(headers)
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             try:
                 fields = iso_messages.decode(body)
@@ -319,6 +319,12 @@ class Recorder:
             headers={"subject": subject},
             body=redact(body),
         )
+
+
+def _visible(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as the trace keeps them: no simulator plumbing, card numbers masked (a
+    Location or a Referer can carry one in its query string)."""
+    return {k: redact(v) for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS}
 
 
 def _contains_jwe(text: str) -> bool:

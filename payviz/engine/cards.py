@@ -149,14 +149,16 @@ def mask_pan(number: str) -> str:
 
 
 # Digits in groups as people type them: "4242 4242 4242 4242", "4242-4242-...", and the
-# same in a form post, where a browser sends the spaces as "+" (or "%20").
+# same in a form post, where a browser sends the spaces as "+" (or "%20"). A card number
+# stands on its own: digits glued to letters or "_" belong to an id ("pay_3f06...", hex),
+# and masking those would change ids and break the signatures over the bodies they are in.
 _SEPARATOR = r"(?:[ +-]|%20)"
-_PAN_RUN = re.compile(rf"(?<![\d*])(?:\d{_SEPARATOR}?){{12,18}}\d(?![\d*])")
+_PAN_RUN = re.compile(rf"(?<![\w*])(?:\d{_SEPARATOR}?){{12,18}}\d(?![\w*])")
 _PIECE = re.compile(r"%20|.", re.DOTALL)
 
 
 def mask_text(text: str) -> str:
-    """Mask every Luhn-valid 13-19 digit run in free text, keeping its length."""
+    """Mask every Luhn-valid 13-19 digit number in free text, keeping its length."""
 
     def _mask(match: re.Match[str]) -> str:
         pieces = _PIECE.findall(match.group(0))  # "%20" is one separator, not digits

@@ -482,16 +482,19 @@ def test_bank_declines_in_iso8583_what_it_cannot_authorize(
 
 
 def test_a_card_number_in_a_url_path_never_reaches_the_trace(live: LiveSession) -> None:
-    """A 404 for an unknown order whose id is a card number: masked in url and summary."""
+    """A 404 for an unknown order whose id is a card number: masked in url, summary and
+    headers (a Referer that carries one in its query string)."""
     before = snapshot(live)
     first = live.session.trace.next_seq()
     client = live.world.network.client("browser")
     url = live.world.network.url("merchant", f"/orders/{APPROVED_CARD}")
-    response = live.run(client.get(url))
+    referer = live.world.network.url("merchant", f"/checkout?card_number={APPROVED_CARD}")
+    response = live.run(client.get(url, headers={"referer": referer}))
     assert response.status_code == 404
     assert "Unknown order" in response.text
     recorded = live.messages_since(first)
     assert [m.direction for m in recorded] == ["request", "response"]
     assert recorded[0].summary == "GET /orders/424242******4242"
+    assert recorded[0].headers["referer"].endswith("card_number=424242******4242")
     assert APPROVED_CARD not in json.dumps([m.to_json() for m in recorded])
     assert snapshot(live) == before

@@ -83,6 +83,8 @@ def test_mask_pan_keeps_bin_and_last_four() -> None:
         ("card_number=4242+4242+4242+4242&x=1", "card_number=4242+42**+****+4242&x=1"),
         ("card_number=4242%204242%204242%204242", "card_number=4242%2042**%20****%204242"),
         ("amex 378282246310005", "amex 378282*****0005"),
+        ("<code>4000000000000002</code>", "<code>400000******0002</code>"),
+        ("/orders/4242424242424242?x=1", "/orders/424242******4242?x=1"),
     ],
 )
 def test_mask_text_masks_card_numbers_in_free_text(text: str, masked: str) -> None:
@@ -96,6 +98,9 @@ def test_mask_text_masks_card_numbers_in_free_text(text: str, masked: str) -> No
         "4242424242424241 fails Luhn",
         "stamp 17956012345678901234",  # 20 digits: no card is that long
         "already masked 424242******4242",
+        # ids are hex: their digits can look like a card number, but they are words
+        '{"id":"auth_ab4000000000000002cd","payment_id":"pay_4242424242424242"}',
+        "webhook-id msg_4000000000009995",
     ],
 )
 def test_mask_text_leaves_other_numbers_alone(text: str) -> None:
