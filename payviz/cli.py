@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -20,7 +20,9 @@ from .engine.scenario import Scenario
 from .engine.session import CheckoutResult, Session
 from .engine.trace import Message
 
-SUBCOMMANDS = ("run", "serve")
+SUBCOMMANDS = ("run", "serve", "export")
+DIAGRAM_FORMATS = ("mermaid", "plantuml")
+EXPORT_FORMATS = ("mermaid", "plantuml", "har", "jsonl", "svg", "png")
 
 
 class UsageError(Exception):
@@ -49,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", type=Path, help="write the trace (JSON Lines) to this file")
     run.add_argument("--keylog", type=Path, help="write the session's secrets to this file")
     run.add_argument("--db", type=Path, help="keep the merchant's SQLite database in this file")
-    run.add_argument("--format", choices=("text", "json"), default="text")
+    run.add_argument("--format", choices=("text", "json", *DIAGRAM_FORMATS), default="text")
 
     serve = sub.add_parser("serve", help="run the actors as HTTPS servers for a real browser")
     serve.add_argument("--mode", choices=MODES, default="direct")
@@ -57,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port-base", type=int, help="first port (default: any free ports)")
     serve.add_argument("--trace", type=Path, help="write the trace (JSON Lines) to this file")
     serve.add_argument("--keylog", type=Path, help="write the session's secrets to this file")
+
+    export = sub.add_parser("export", help="turn a trace, a saved session or a HAR into a diagram")
+    export.add_argument("trace", type=Path, help="a trace (.jsonl), saved session or HAR (.har)")
+    export.add_argument("--to", choices=EXPORT_FORMATS, required=True)
+    export.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    export.add_argument(
+        "--map", action="append", default=[], metavar="HOST=PARTY", help="HAR host's party"
+    )
     return parser
 
 
@@ -108,10 +118,15 @@ async def _run(args: argparse.Namespace, scenario: Scenario) -> CheckoutResult:
         session.trace.subscribe(
             lambda r: emit(json.dumps(r.to_json())) if isinstance(r, Message) else None
         )
-    else:
+    elif args.format == "text":
         session.trace.subscribe(lambda r: emit(_text_line(r)) if isinstance(r, Message) else None)
     async with session:
-        return await session.run_checkout(scenario)
+        result = await session.run_checkout(scenario)
+    if args.format in DIAGRAM_FORMATS:
+        from .diagrams.exports import render
+
+        emit(render(args.format, session.trace.records).rstrip("\n"))
+    return result
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -122,7 +137,7 @@ def run_command(args: argparse.Namespace) -> int:
     result = asyncio.run(_run(args, scenario))
     if args.format == "json":
         emit(json.dumps(result.to_json()))
-    else:
+    elif args.format == "text":
         emit(f"outcome: {result.describe()}")
         if result.customer_message:
             emit(f"customer sees: {result.customer_message}")
@@ -158,6 +173,52 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _image_exporter(fmt: str, output: Path | None) -> Callable[[list[Message], Path, str], None]:
+    """The app's renderer for SVG/PNG; images need Qt, so the diagrams layer has none."""
+    try:
+        from .ui.render import export_image  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise UsageError(
+            f"--to {fmt} needs the app's renderer (payviz.ui.render.export_image), "
+            "which this installation does not have; use mermaid or plantuml"
+        ) from None
+    if output is None:
+        raise UsageError(f"--to {fmt} writes an image file: give it with -o FILE")
+    exporter: Callable[[list[Message], Path, str], None] = export_image
+    return exporter
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from .diagrams.exports import ExportInputError, read_input, render
+    from .diagrams.har import parse_host_map
+
+    try:
+        host_map = parse_host_map(args.map)
+    except ValueError as exc:
+        raise UsageError(f"--map: {exc}") from None
+    image = _image_exporter(args.to, args.output) if args.to in ("svg", "png") else None
+    try:
+        loaded = read_input(args.trace, host_map)
+    except ExportInputError as exc:
+        raise UsageError(str(exc)) from None
+    if host_map and loaded.source != "har":
+        raise UsageError("--map applies to a HAR input only")
+    for problem in loaded.problems:
+        print(f"payviz: {problem}", file=sys.stderr)
+    if image is not None:
+        image(loaded.messages, args.output, args.to)
+        return 0
+    text = render(args.to, loaded.records, loaded.scenarios)
+    if args.output is None:
+        emit(text.rstrip("\n"))
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in SUBCOMMANDS and args_list[0] not in ("-h", "--help")):
@@ -171,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_command(args)
         if args.command == "serve":
             return serve_command(args)
+        if args.command == "export":
+            return export_command(args)
     except UsageError as exc:
         print(f"payviz: error: {exc}", file=sys.stderr)
         return 2
