@@ -239,6 +239,7 @@ def test_store_prunes_keys_after_24_hours(store: IdempotencyStore, clock: Virtua
     assert store.begin("acct", "key-1", b"body") is not None, "still kept at exactly 24 h"
     clock.advance(1)
     assert store.begin("acct", "key-1", b"body") is None, "pruned: runs afresh"
+    store.finish("acct", "key-1", 201, b"{}")
     clock.advance(KEY_LIFETIME_SECONDS + 1)
     assert store.begin("acct", "key-1", b"another body") is None, "any body once pruned"
 
@@ -252,3 +253,21 @@ def test_store_refuses_empty_or_overlong_keys(store: IdempotencyStore, key: str)
 
 def test_a_key_of_255_characters_is_fine(store: IdempotencyStore) -> None:
     assert store.begin("acct", "k" * MAX_KEY_LENGTH, b"body") is None
+
+
+def test_a_request_still_running_after_24_hours_is_not_pruned(
+    store: IdempotencyStore, clock: VirtualClock
+) -> None:
+    """The first request may outlive the key's lifetime (a bank that answers very late):
+    pruning must not pull its entry away, or finishing it fails and a retry runs twice."""
+    store.begin("acct", "slow", b"body")
+    clock.advance(KEY_LIFETIME_SECONDS + 1)
+    assert store.begin("acct", "other", b"body") is None  # prunes what has expired
+    with pytest.raises(IdempotencyError) as refused:
+        store.begin("acct", "slow", b"body")
+    assert refused.value.status == 409, "still running"
+    store.finish("acct", "slow", 201, b"{}")
+    clock.advance(KEY_LIFETIME_SECONDS)
+    stored = store.begin("acct", "slow", b"body")
+    assert stored is not None, "kept for 24 h from its answer"
+    assert stored.status == 201

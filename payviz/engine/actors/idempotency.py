@@ -2,7 +2,8 @@
 
 The first response to a key is stored and replayed to every retry with that key; the same
 key with different parameters is an `idempotency_error`; the same key while the first
-request is still running is a 409 `idempotency_key_in_use`. Keys are pruned after 24 h.
+request is still running is a 409 `idempotency_key_in_use`. Keys are pruned 24 h after
+their response was stored, never while their request is still running.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class StoredResponse:
     created: float
     status: int | None = None  # None while the first request is in flight
     body: bytes = b""
+    finished: float | None = None  # when the response was stored
 
 
 class IdempotencyError(Exception):
@@ -42,7 +44,10 @@ class IdempotencyStore:
     def _prune(self) -> None:
         now = self._clock.now()
         for scope, entry in list(self._entries.items()):
-            if now - entry.created > KEY_LIFETIME_SECONDS:
+            # A key lives 24 h from its stored response. A request still running keeps its key
+            # whatever its age: pruning it would let a retry run a second payment, and leave
+            # the first with nowhere to store its answer.
+            if entry.finished is not None and now - entry.finished > KEY_LIFETIME_SECONDS:
                 del self._entries[scope]
 
     def begin(self, account: str, key: str, body: bytes) -> StoredResponse | None:
@@ -73,6 +78,7 @@ class IdempotencyStore:
         entry = self._entries[(account, key)]
         entry.status = status
         entry.body = body
+        entry.finished = self._clock.now()
 
     def abandon(self, account: str, key: str) -> None:
         """The first request failed before producing a response: let a retry run."""
