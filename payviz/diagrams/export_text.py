@@ -2,8 +2,8 @@
 
 Both read `sequence.build_sequence`, so an export shows the lifelines, labels and step notes
 of the app's sequence view. Labels come from the trace (URLs, JSON hints, email subjects), so
-every character either language gives a meaning to is escaped; both outputs were checked
-against the real tools (mermaid-cli and PlantUML), whose parsers are what define "breaks".
+every character either language gives a meaning to is escaped with codes the language
+decodes only after parsing, so a label always renders as the text it was.
 
 Arrows:
 
