@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ._types import DEFAULT_NOTIFY, NOTIFY_BY_MODE, Decision, Mode, Notify
 from .cards import CARD_FOR_DECISION, check_test_card
@@ -37,6 +37,12 @@ class Scenario(BaseModel):
     abandon_after_payment: bool = False
     bank_latency: float = Field(default=0.0, ge=0.0, le=3600.0)
 
+    @field_validator("card", "retry_card")
+    @classmethod
+    def _test_card(cls, value: str | None) -> str | None:
+        """Only test cards, stored as plain digits however they were typed."""
+        return None if value is None else check_test_card(value).number
+
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         currency(self.currency)
@@ -44,9 +50,6 @@ class Scenario(BaseModel):
         if notify not in NOTIFY_BY_MODE[self.mode]:
             allowed = ", ".join(NOTIFY_BY_MODE[self.mode])
             raise ValueError(f"notify {notify!r} does not apply to {self.mode} mode ({allowed})")
-        for number in (self.card, self.retry_card):
-            if number is not None:
-                check_test_card(number)
         return self
 
     @property

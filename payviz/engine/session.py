@@ -145,8 +145,7 @@ class Session:
             world.bank.override = scenario.bank_override
             world.bank.latency = scenario.bank_latency
             card = scenario.card_number
-            account = world.bank.accounts[card]
-            before = account.balance_minor
+            before = {pan: a.balance_minor for pan, a in world.bank.accounts.items()}
             if scenario.mode == "direct":
                 world.merchant.confirmation = scenario.notify_style
                 page = await self._direct(scenario, card)
@@ -177,7 +176,7 @@ class Session:
         return await run_hosted_checkout(self, scenario, card)
 
     def _result(
-        self, scenario: Scenario, page: Page, first_seq: int, before: int
+        self, scenario: Scenario, page: Page, first_seq: int, before: dict[str, int]
     ) -> CheckoutResult:
         world = self.world
         order_id = page.text("order-id") or self._last_order_id(first_seq)
@@ -186,8 +185,8 @@ class Session:
         codes = [m.fields.get("39") for m in messages if m.mti == "0110" and "39" in m.fields]
         late = any(m.mti == "0110" and m.error for m in messages)
         card = order.card if order and order.card else mask_pan(scenario.card_number)
-        final_card = scenario.retry_card if scenario.retry_card and codes[-1:] == ["00"] else None
-        account = world.bank.accounts[final_card or scenario.card_number]
+        retried = scenario.retry_card is not None and len(codes) > 1
+        paying = scenario.retry_card if retried and scenario.retry_card else scenario.card_number
         return CheckoutResult(
             checkout=self._checkouts,
             mode=scenario.mode,
@@ -200,8 +199,8 @@ class Session:
             card=card,
             decline_reason=order.reason if order else page.text("customer-message") or None,
             customer_message=page.text("customer-message"),
-            balance_before_minor=before,
-            balance_after_minor=account.balance_minor,
+            balance_before_minor=before[paying],
+            balance_after_minor=world.bank.accounts[paying].balance_minor,
             first_seq=first_seq,
             last_seq=self.trace.next_seq() - 1,
         )

@@ -266,13 +266,6 @@ def test_a_refused_card_exits_2_with_one_line_and_no_trace(card: str, tmp_path: 
     assert not trace.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "scenario.py Scenario.card_number returns --card as typed; session.py run_checkout "
-        "looks it up in world.bank.accounts without normalizing: KeyError traceback"
-    ),
-)
 def test_a_card_typed_in_groups_pays_like_the_plain_number() -> None:
     run = run_cli("run", "--card", "4242 4242 4242 4242", "--format", "json")
     assert run.status == 0, run.stderr
@@ -281,14 +274,6 @@ def test_a_card_typed_in_groups_pays_like_the_plain_number() -> None:
     assert "4242 4242 4242 4242" not in run.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "session.py run_checkout takes balance_before_minor from the first card's account, "
-        "_result takes balance_after_minor from the retry card's: the summary compares two "
-        "accounts (0 -> 98001 here)"
-    ),
-)
 def test_a_retry_with_another_card_reports_the_paying_cards_balance() -> None:
     run = run_cli(
         "run",
