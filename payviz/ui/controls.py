@@ -10,8 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QPolygonF,
+)
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -19,7 +28,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QSizePolicy,
     QSlider,
-    QStyle,
     QToolBar,
     QToolButton,
     QWidget,
@@ -42,7 +50,41 @@ AUTO_DECISION = "Automatic (the card decides)"
 AUTO_CARD = "Automatic (fits the bank decision)"
 
 
-@dataclass(slots=True)
+# Media glyphs on a 24-unit grid: triangles ("<" / ">") and bars ("|"), left to right.
+_GLYPHS: dict[str, str] = {
+    "first": "|<",
+    "back": "<<",
+    "play": ">",
+    "pause": "||",
+    "forward": ">>",
+    "last": ">|",
+}
+
+
+def media_icon(name: str, colour: QColor) -> QIcon:
+    """A playback glyph drawn in the palette's text colour, so it reads on dark and light."""
+    pixmap = QPixmap(48, 48)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.scale(2, 2)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    shapes = _GLYPHS[name]
+    widths = [3.0 if shape == "|" else (14.0 if name == "play" else 8.0) for shape in shapes]
+    x = (24 - sum(widths) - 2 * (len(shapes) - 1)) / 2
+    for shape, width in zip(shapes, widths, strict=True):
+        if shape == "|":
+            painter.drawRect(QRectF(x, 5, width, 14))
+        else:
+            tip, base = (x, x + width) if shape == "<" else (x + width, x)
+            painter.drawPolygon(QPolygonF([QPointF(base, 5), QPointF(tip, 12), QPointF(base, 19)]))
+        x += width + 2
+    painter.end()
+    return QIcon(pixmap)
+
+
+@dataclass(slots=True, weakref_slot=True)  # its bound methods are Qt slots
 class PlaybackActions:
     """The playhead's actions, shared by the toolbar buttons, the Run menu and the keys."""
 
@@ -51,31 +93,29 @@ class PlaybackActions:
     play: QAction
     forward: QAction
     last: QAction
+    colour: QColor
 
     @classmethod
     def create(cls, parent: QWidget) -> PlaybackActions:
-        style = parent.style()
+        colour = parent.palette().color(QPalette.ColorRole.ButtonText)
 
-        def action(text: str, icon: QStyle.StandardPixmap, key: str) -> QAction:
-            made = QAction(style.standardIcon(icon), text, parent)
+        def action(text: str, glyph: str, key: str) -> QAction:
+            made = QAction(media_icon(glyph, colour), text, parent)
             made.setShortcut(QKeySequence(key))
             made.setToolTip(f"{text} ({key})")
             return made
 
-        pixmap = QStyle.StandardPixmap
         return cls(
-            first=action("Restart", pixmap.SP_MediaSkipBackward, "Home"),
-            back=action("Step back", pixmap.SP_MediaSeekBackward, "Left"),
-            play=action("Play", pixmap.SP_MediaPlay, "Space"),
-            forward=action("Step", pixmap.SP_MediaSeekForward, "Right"),
-            last=action("Go to end", pixmap.SP_MediaSkipForward, "End"),
+            first=action("Restart", "first", "Home"),
+            back=action("Step back", "back", "Left"),
+            play=action("Play", "play", "Space"),
+            forward=action("Step", "forward", "Right"),
+            last=action("Go to end", "last", "End"),
+            colour=colour,
         )
 
-    def set_playing(self, playing: bool, style: QStyle) -> None:
-        pixmap = (
-            QStyle.StandardPixmap.SP_MediaPause if playing else QStyle.StandardPixmap.SP_MediaPlay
-        )
-        self.play.setIcon(style.standardIcon(pixmap))
+    def set_playing(self, playing: bool) -> None:
+        self.play.setIcon(media_icon("pause" if playing else "play", self.colour))
         self.play.setText("Pause" if playing else "Play")
         self.play.setToolTip(f"{self.play.text()} (Space)")
 

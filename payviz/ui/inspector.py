@@ -33,6 +33,7 @@ from payviz.engine.trace import Message
 TABS = ("Summary", "Headers", "Body", "Encryption", "Signature", "ISO 8583", "Raw")
 PART_COLOURS = ("blue", "reddish_purple", "orange", "bluish_green", "sky_blue")
 GOOD_COLOUR = OKABE_ITO["bluish_green"]
+BASE_MONO_POINTS = 11.0
 EMPTY_TEXT = "Step to a message to see it here: its headers, body, encryption and signature."
 
 
@@ -171,7 +172,7 @@ class InspectorPanel(QWidget):
         edit = QPlainTextEdit()
         edit.setReadOnly(True)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setPointSizeF(max(11.0, self.font().pointSizeF()))
+        mono.setPointSizeF(BASE_MONO_POINTS)
         edit.setFont(mono)
         edit.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         return edit
@@ -240,6 +241,13 @@ class InspectorPanel(QWidget):
                 item.setToolTip(value)
                 table.setItem(row, column, item)
         table.resizeRowsToContents()
+
+    def set_scale(self, factor: float) -> None:
+        """Scale the monospaced views with the rest of the window (View > Zoom)."""
+        for edit in (self.body, self.raw):
+            font = QFont(edit.font())
+            font.setPointSizeF(BASE_MONO_POINTS * factor)
+            edit.setFont(font)
 
     # -- queries (tests, snapshots) --------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The message log as a Qt item model over the trace, plus a party / free-text filter.
+"""The message log: a Qt item model over the trace, a party / free-text filter, the panel.
 
 Rows are the trace's messages in order (state changes are not rows), so a row number is
 also the Player's position. The row at the playhead is marked through `CurrentRole`, a
@@ -14,15 +14,30 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QSize,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
+from payviz.engine._types import PARTIES
 from payviz.engine.trace import Message, Record
 
 Index = QModelIndex | QPersistentModelIndex
@@ -229,3 +244,77 @@ class TraceFilterProxy(QSortFilterProxyModel):
             (message.summary, message.src, message.dst, message.title, status_text(message))
         ).lower()
         return self.text in haystack
+
+
+class LogPanel(QWidget):
+    """The log dock's content: the filter's inputs over a table view of the proxy.
+
+    Signals:
+        row_activated(int): the user picked a row (a source row: a message index).
+
+    Attributes:
+        view: the QTableView; party_box and search_box: the filter's inputs.
+    """
+
+    row_activated = Signal(int)
+
+    def __init__(self, proxy: TraceFilterProxy, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._proxy = proxy
+        self.party_box = QComboBox()
+        self.party_box.addItem("All parties", None)
+        for party in PARTIES:
+            self.party_box.addItem(party.capitalize(), party)
+        self.party_box.currentIndexChanged.connect(
+            lambda _: proxy.set_party(self.party_box.currentData())
+        )
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Filter messages: text in summary, party or step")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMinimumWidth(160)  # the clear button must not widen the window
+        self.search_box.textChanged.connect(proxy.set_text)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.party_box)
+        bar.addWidget(self.search_box, 1)
+        self.view = QTableView()
+        self.view.setModel(proxy)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().setVisible(False)
+        self.view.setWordWrap(False)
+        self.view.setShowGrid(False)
+        header = self.view.horizontalHeader()
+        header.setHighlightSections(False)
+        for column, width in enumerate((70, 90, 55, 210, 420, 90, 64)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(COLUMNS.index("summary"), QHeaderView.ResizeMode.Stretch)
+        # Clicks and Enter only: the filter moving the current row is not the user's pick.
+        self.view.clicked.connect(self._on_row_picked)
+        self.view.activated.connect(self._on_row_picked)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 300)
+
+    def show_row(self, row: int) -> None:
+        """Select and reveal the playhead's row (nothing selected if it is filtered out)."""
+        source = self._proxy.sourceModel().index(row, 0)
+        index = self._proxy.mapFromSource(source)
+        selection = self.view.selectionModel()
+        if index.isValid():
+            flags = (
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows
+            )
+            selection.setCurrentIndex(index, flags)
+            self.view.scrollTo(index)
+        else:
+            selection.clearSelection()
+
+    def _on_row_picked(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.row_activated.emit(self._proxy.mapToSource(index).row())

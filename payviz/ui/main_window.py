@@ -6,33 +6,33 @@ the narration and the status bar all show the message at the playhead.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QShowEvent
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
     QDockWidget,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
-    QTableView,
-    QVBoxLayout,
+    QScrollArea,
     QWidget,
 )
 
 from payviz.diagrams.node_state import node_states
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
-from payviz.engine._types import PARTIES
+from payviz.engine.session import CheckoutResult
 from payviz.engine.trace import Record
 
 from .bridge import EngineBridge
-from .controls import PlaybackActions, PlaybackControls, RunControls, connect_actions
+from .controls import (
+    PlaybackActions,
+    PlaybackControls,
+    RunControls,
+    connect_actions,
+    media_icon,
+)
 from .diagram import DiagramView, LegendWidget
 from .inspector import InspectorPanel
-from .log_model import TraceFilterProxy, TraceTableModel, svg_icon
+from .log_model import LogPanel, TraceFilterProxy, TraceTableModel, svg_icon
 from .narration import NarrationPanel, step_caption
 from .player import Player
 
@@ -50,51 +50,6 @@ SHORTCUTS = (
 
 def app_icon() -> QIcon:
     return svg_icon("app")
-
-
-class LogPanel(QWidget):
-    """The message log: a party / text filter over a table view of the trace model.
-
-    Attributes:
-        view: the QTableView; party_box and search_box: the filter's inputs.
-    """
-
-    def __init__(self, proxy: TraceFilterProxy, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.party_box = QComboBox()
-        self.party_box.addItem("All parties", None)
-        for party in PARTIES:
-            self.party_box.addItem(party.capitalize(), party)
-        self.party_box.currentIndexChanged.connect(
-            lambda _: proxy.set_party(self.party_box.currentData())
-        )
-        self.search_box = QLineEdit()
-        self.search_box.setPlaceholderText("Filter messages: text in summary, party or step")
-        self.search_box.setClearButtonEnabled(True)
-        self.search_box.textChanged.connect(proxy.set_text)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Show:"))
-        bar.addWidget(self.party_box)
-        bar.addWidget(self.search_box, 1)
-        self.view = QTableView()
-        self.view.setModel(proxy)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.verticalHeader().setVisible(False)
-        self.view.setWordWrap(False)
-        self.view.setShowGrid(False)
-        header = self.view.horizontalHeader()
-        header.setHighlightSections(False)
-        for column, width in enumerate((70, 90, 55, 210, 420, 90, 64)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
-        layout.addLayout(bar)
-        layout.addWidget(self.view, 1)
-
-    def sizeHint(self) -> QSize:
-        return QSize(900, 300)
 
 
 class MainWindow(QMainWindow):
@@ -125,7 +80,6 @@ class MainWindow(QMainWindow):
         self.log_proxy = TraceFilterProxy(self)
         self.log_proxy.setSourceModel(self.log_model)
         self._scale = 1.0
-        self._syncing = False
         self._apply_font()
 
         self.diagram = DiagramView(self)
@@ -135,6 +89,9 @@ class MainWindow(QMainWindow):
         self.narration = NarrationPanel()
         self.log = LogPanel(self.log_proxy)
         self.legend = LegendWidget()
+        legend_area = QScrollArea()  # scrolls rather than raising the window's minimum size
+        legend_area.setWidget(self.legend)
+        legend_area.setWidgetResizable(True)
         self.docks = {
             "narration": self._dock(
                 "Narration", self.narration, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -143,13 +100,15 @@ class MainWindow(QMainWindow):
             "inspector": self._dock(
                 "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
             ),
-            "legend": self._dock("Legend", self.legend, Qt.DockWidgetArea.RightDockWidgetArea),
+            "legend": self._dock("Legend", legend_area, Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.docks["narration"], self.docks["log"], Qt.Orientation.Vertical)
         self.docks["legend"].hide()
 
         self.run_action = self._action("&Run checkout", "Ctrl+R", self._on_run_triggered)
+        self.run_action.setIcon(media_icon("play", QColor(OKABE_ITO["bluish_green"])))
+        self.run_action.setToolTip("Run a checkout with these choices (Ctrl+R)")
         self.playback_actions = PlaybackActions.create(self)
         connect_actions(self.playback_actions, self.player)
         self.run_controls = RunControls(self.run_action)
@@ -219,16 +178,13 @@ class MainWindow(QMainWindow):
         bridge.checkout_failed.connect(self._on_checkout_failed)
         bridge.busy_changed.connect(self._on_busy_changed)
         player.position_changed.connect(self._on_position_changed)
-        player.playing_changed.connect(
-            lambda playing: self.playback_actions.set_playing(playing, self.style())
-        )
+        player.playing_changed.connect(self.playback_actions.set_playing)
         player.length_changed.connect(self.playback_controls.set_length)
         player.speed_changed.connect(self.playback_controls.set_speed)
         self.playback_controls.speed_selected.connect(player.set_speed)
         self.playback_controls.scrubbed.connect(player.go_to)
         self.diagram.token_arrived.connect(player.on_token_arrived)
-        selection = self.log.view.selectionModel()
-        selection.currentRowChanged.connect(self._on_log_row_changed)
+        self.log.row_activated.connect(player.go_to)
 
     # -- engine ----------------------------------------------------------------------------
 
@@ -243,10 +199,10 @@ class MainWindow(QMainWindow):
         self.log_model.append_records(records)
         self.player.append_records(records)
 
-    def _on_checkout_finished(self, result: object) -> None:
-        count = getattr(result, "last_seq", 0) - getattr(result, "first_seq", 0) + 1
+    def _on_checkout_finished(self, result: CheckoutResult) -> None:
+        count = result.last_seq - result.first_seq + 1
         self.statusBar().showMessage(
-            f"Checkout {getattr(result, 'checkout', '?')} recorded: {count} records. "
+            f"Checkout {result.checkout} recorded: {count} records. "
             "Step through it with the arrow keys."
         )
 
@@ -274,29 +230,8 @@ class MainWindow(QMainWindow):
             return
         duration = self.player.interval_ms(self.player.travel_ms)
         self.diagram.show_seq(message.seq, animate=self.player.animated, duration_ms=duration)
-        self._select_log_row(index)
+        self.log.show_row(index)
         self._show_outcome(message.seq)
-
-    def _select_log_row(self, row: int) -> None:
-        proxy_index = self.log_proxy.mapFromSource(self.log_model.index(row, 0))
-        selection = self.log.view.selectionModel()
-        self._syncing = True
-        try:
-            if proxy_index.isValid():
-                flags = (
-                    QItemSelectionModel.SelectionFlag.ClearAndSelect
-                    | QItemSelectionModel.SelectionFlag.Rows
-                )
-                selection.setCurrentIndex(proxy_index, flags)
-                self.log.view.scrollTo(proxy_index)
-            else:
-                selection.clearSelection()
-        finally:
-            self._syncing = False
-
-    def _on_log_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if not self._syncing and current.isValid():
-            self.player.go_to(self.log_proxy.mapToSource(current).row())
 
     def _show_outcome(self, seq: int) -> None:
         """The merchant's order as the diagram's merchant card shows it, in the status bar."""
@@ -331,6 +266,7 @@ class MainWindow(QMainWindow):
         self._scale = min(2.5, max(0.8, scale))
         self._apply_font()
         self.narration.set_scale(self._scale)
+        self.inspector.set_scale(self._scale)
 
     def zoom_in(self) -> None:
         self.diagram.zoom_in()
@@ -378,7 +314,7 @@ class MainWindow(QMainWindow):
             self._restored = True
             self.resizeDocks([self.docks["inspector"]], [620], Qt.Orientation.Horizontal)
             self.resizeDocks(
-                [self.docks["narration"], self.docks["log"]], [170, 280], Qt.Orientation.Vertical
+                [self.docks["narration"], self.docks["log"]], [190, 260], Qt.Orientation.Vertical
             )
 
     def save_settings(self) -> None:

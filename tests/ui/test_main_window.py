@@ -83,6 +83,44 @@ def test_step_back_returns_to_the_previous_message(qtbot, window: MainWindow) ->
     assert window.log_model.current_row == 4
 
 
+def test_the_keyboard_drives_the_playhead(qtbot, window: MainWindow) -> None:
+    run(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.player.go_to(2)
+    qtbot.keyClick(window.log.view, Qt.Key.Key_Right)
+    assert window.player.position == 3
+    qtbot.keyClick(window.log.view, Qt.Key.Key_Left)
+    qtbot.keyClick(window.log.view, Qt.Key.Key_Left)
+    assert window.player.position == 1
+    qtbot.keyClick(window.log.view, Qt.Key.Key_End)
+    assert window.player.position == window.player.length - 1
+    qtbot.keyClick(window.log.view, Qt.Key.Key_Home)
+    assert window.player.position == 0
+    with qtbot.waitSignal(window.player.playing_changed) as playing:
+        qtbot.keyClick(window.log.view, Qt.Key.Key_Space)
+    assert playing.args == [True]
+    assert window.playback_actions.play.text() == "Pause"
+    qtbot.keyClick(window.log.view, Qt.Key.Key_Space)
+    assert not window.player.playing
+
+
+def test_clicking_a_log_row_moves_the_playhead(qtbot, window: MainWindow) -> None:
+    run(qtbot, window)
+    view = window.log.view
+    index = window.log_proxy.index(5, 4)
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center()
+    )
+    assert window.player.position == 5
+    assert window.inspector.message is window.log_model.message(5)
+    window.log.search_box.setText("0110")  # filtering is not picking: the playhead stays
+    assert window.player.position == 5
+    assert window.log_proxy.rowCount() == 1
+    window.playback_actions.last.trigger()
+    assert not window.log.view.selectionModel().hasSelection()  # the last row is filtered out
+
+
 def test_a_decline_shows_failed_at_the_merchant_and_in_the_status_bar(
     qtbot, window: MainWindow
 ) -> None:
@@ -133,6 +171,28 @@ def test_an_iso_message_shows_its_fields(qtbot, window: MainWindow) -> None:
     window.player.go_to_seq(answer.seq)
     assert window.inspector.is_tab_enabled("ISO 8583")
     assert "39\tResponse Code\t00\tapproved" in window.inspector.text_of("ISO 8583")
+
+
+def test_zoom_scales_the_diagram_and_the_text(qtbot, window: MainWindow) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    zoom, size = window.diagram.zoom(), window.font().pointSizeF()
+    qtbot.keyClick(window.log.view, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert window.diagram.zoom() > zoom
+    assert window.font().pointSizeF() > size
+    assert window.narration.title_label.font().pointSizeF() > 18
+    qtbot.keyClick(window.log.view, Qt.Key.Key_0, Qt.KeyboardModifier.ControlModifier)
+    assert window.font().pointSizeF() == size
+    assert size >= 11
+
+
+def test_the_legend_is_a_dock_in_the_view_menu(qtbot, window: MainWindow) -> None:
+    legend = window.docks["legend"]
+    assert legend.isHidden()
+    view_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    toggle = next(a for a in view_menu.actions() if a.text() == "&Legend")
+    toggle.trigger()
+    assert legend.isVisible()
 
 
 def test_bad_input_is_reported_in_the_status_bar(qtbot, window: MainWindow) -> None:
