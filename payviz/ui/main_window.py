@@ -314,7 +314,7 @@ class MainWindow(QMainWindow):
             self._restored = True
             self.resizeDocks([self.docks["inspector"]], [620], Qt.Orientation.Horizontal)
             self.resizeDocks(
-                [self.docks["narration"], self.docks["log"]], [190, 260], Qt.Orientation.Vertical
+                [self.docks["narration"], self.docks["log"]], [205, 245], Qt.Orientation.Vertical
             )
 
     def save_settings(self) -> None:

@@ -83,11 +83,14 @@ class NarrationPanel(QScrollArea):
         self.narration_label = _label(14)
         _mute(self.flow_label)
         layout = QVBoxLayout(content)
-        layout.setContentsMargins(16, 10, 16, 12)
-        layout.setSpacing(6)
+        layout.setContentsMargins(16, 6, 16, 6)
+        layout.setSpacing(4)
         for widget in (self.flow_label, self.title_label, self.narration_label):
             layout.addWidget(widget)
         layout.addStretch(1)
+        # Scroll only when the text needs it: wrapped labels would otherwise claim the height
+        # they need at their narrowest, and the scroll bar would always show.
+        content.setMinimumHeight(80)
         self.setWidget(content)
         self._base_sizes = {
             label: label.font().pointSizeF()
