@@ -30,6 +30,8 @@ class Player(QObject):
     Attributes:
         travel_ms: how long a token takes along its link at 1x.
         dwell_ms: how long the playhead rests on a message after its token arrives, at 1x.
+        grace_ms: how much longer than planned a token may take before the playhead moves
+            on without it (nothing animates, or an animation was dropped).
         animated: whether the last move was one step forward (views animate only those).
         live: the engine is still producing messages; playing at the end waits for more.
     """
@@ -48,6 +50,7 @@ class Player(QObject):
         self._waiting_for: int | None = None  # index to show once it exists (follow-live)
         self.travel_ms = 700
         self.dwell_ms = 500
+        self.grace_ms = 250
         self.animated = False
         self.live = False
         self._timer = QTimer(self)
@@ -127,7 +130,7 @@ class Player(QObject):
         changed = index != self._position
         self._position = index
         if self._playing:
-            self._timer.start(self.interval_ms(self.travel_ms + self.dwell_ms))
+            self._timer.start(self.interval_ms(self.travel_ms + self.dwell_ms) + self.grace_ms)
         if changed or animated:
             self.position_changed.emit(index)
 

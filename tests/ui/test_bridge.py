@@ -113,3 +113,16 @@ def test_shutdown_joins_the_engine_thread(qtbot, make_bridge) -> None:
     assert not any(t.name == "payviz-engine" and t.is_alive() for t in threading.enumerate())
     assert not bridge.run_checkout({"mode": "direct"})
     bridge.shutdown()  # twice is harmless
+
+
+def test_shutdown_during_a_slow_checkout_is_prompt(qtbot, make_bridge) -> None:
+    bridge = make_bridge(session_factory=lambda: Session(clock=SystemClock()))
+    batches = _collect(bridge)
+    bridge.run_checkout(Scenario(mode="direct", bank_latency=30.0))
+    qtbot.waitUntil(
+        lambda: any(isinstance(r, Message) and r.mti == "0100" for b in batches for r in b)
+    )
+    started = time.monotonic()
+    bridge.shutdown()  # the bank is still thinking: the checkout is cancelled, not awaited
+    assert time.monotonic() - started < 5
+    assert not any(t.name == "payviz-engine" and t.is_alive() for t in threading.enumerate())

@@ -50,6 +50,23 @@ def test_run_checkout_fills_the_log_with_the_trace(qtbot, window: MainWindow) ->
     assert window.records == session.trace.records
 
 
+def test_run_checkout_plays_the_new_checkout_to_its_end(qtbot, window: MainWindow) -> None:
+    window.diagram.set_animations_enabled(True)  # tokens travel; the player waits for them
+    window.player.travel_ms, window.player.dwell_ms = 40, 0
+    window.player.set_speed(8.0)
+    arrived: list[int] = []
+    window.diagram.token_arrived.connect(arrived.append)
+    with qtbot.waitSignal(window.player.playing_changed) as started:
+        window.run_action.trigger()
+    assert started.args == [True]
+    with qtbot.waitSignal(window.player.playing_changed, timeout=20_000) as stopped:
+        pass
+    assert stopped.args == [False]
+    assert window.player.position == window.player.length - 1
+    assert arrived[-1] == window.player.messages[-1].seq
+    assert window.run_action.isEnabled()
+
+
 def test_stepping_moves_the_link_the_inspector_and_the_narration(qtbot, window: MainWindow) -> None:
     run(qtbot, window)
     window.player.go_to(0)

@@ -50,7 +50,7 @@ def test_jumps_restart_and_end(player: Player, direct_run: RecordedRun) -> None:
 
 
 def test_play_runs_to_the_end_and_stops(qtbot, player: Player) -> None:
-    player.travel_ms, player.dwell_ms = 40, 0
+    player.travel_ms, player.dwell_ms, player.grace_ms = 40, 0, 0  # no diagram: timer only
     player.set_speed(MAX_SPEED)
     seen: list[int] = []
     player.position_changed.connect(seen.append)
@@ -78,7 +78,7 @@ def test_a_token_arriving_moves_the_playhead_on(qtbot, player: Player) -> None:
 
 def test_playing_live_waits_for_new_messages(qtbot, direct_run: RecordedRun) -> None:
     player = Player()
-    player.travel_ms, player.dwell_ms = 10, 0
+    player.travel_ms, player.dwell_ms, player.grace_ms = 10, 0, 0
     player.set_live(True)
     player.play_from(0)
     assert player.playing
