@@ -97,6 +97,7 @@ def summary_rows(message: Message) -> list[tuple[str, str]]:
         ("From -> to", f"{message.src} -> {message.dst}"),
         ("Step", f"{message.step}: {message.title}"),
         ("What", message.summary),
+        *([("URL", message.url)] if message.url else []),
         ("Kind", _kind(message)),
         ("Time", f"{message.ts:.3f} s after the session started"),
     ]

@@ -139,9 +139,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, key: str, slot: object) -> QAction:
+    def _action(
+        self, text: str, key: str, slot: object, *more: QKeySequence.StandardKey
+    ) -> QAction:
         action = QAction(text, self)
-        action.setShortcut(QKeySequence(key))
+        action.setShortcuts([QKeySequence(key), *(QKeySequence(k) for k in more)])
         action.triggered.connect(slot)
         return action
 
@@ -154,8 +156,12 @@ class MainWindow(QMainWindow):
         legend.setText("&Legend")
         view.addAction(legend)
         view.addSeparator()
-        view.addAction(self._action("Zoom &in", "Ctrl+=", self.zoom_in))
-        view.addAction(self._action("Zoom &out", "Ctrl+-", self.zoom_out))
+        view.addAction(
+            self._action("Zoom &in", "Ctrl+=", self.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        )
+        view.addAction(
+            self._action("Zoom &out", "Ctrl+-", self.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        )
         view.addAction(self._action("&Reset zoom", "Ctrl+0", self.reset_zoom))
         view.addAction(self._action("&Full screen", "F11", self.toggle_full_screen))
         view.addSeparator()
