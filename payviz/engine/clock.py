@@ -7,6 +7,9 @@ run that retries a notification for hours finishes in milliseconds and tests nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import time
 from collections.abc import Awaitable
 from typing import Protocol, TypeVar
@@ -51,31 +54,80 @@ class SystemClock:
 
 
 class VirtualClock:
-    """Time that jumps: `sleep` advances the clock at once instead of waiting.
+    """Virtual time that runs as fast as the work allows, in the right order.
 
-    A deadline is judged on the virtual time the awaited work took: an answer that arrives
-    later than the timeout is discarded, exactly as a caller whose timer fired would do.
+    Sleepers wait on the clock, not on the wall: whenever the event loop has nothing else
+    ready to run, the clock jumps to the earliest sleeper's deadline and wakes it (the
+    "autojump" of trio's MockClock). Five minutes of retries cost microseconds, yet events
+    still happen in the order their times say, and `within` is a real race between the
+    work and a timer on this clock.
     """
+
+    # How many loop iterations to wait for other ready work before jumping anyway; a task
+    # that only ever yields (asyncio.sleep(0) in a loop) must not freeze time.
+    PATIENCE = 1000
 
     def __init__(self, start: float | None = None) -> None:
         self._now = time.time() if start is None else start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._jumper: asyncio.Handle | None = None
 
     def now(self) -> float:
         return self._now
 
     def advance(self, seconds: float) -> None:
+        """Move time forward by hand (tests); sleepers now due wake on the next jump."""
         if seconds < 0:
             raise ValueError("time only moves forward")
         self._now += seconds
 
     async def sleep(self, seconds: float) -> None:
-        self.advance(max(0.0, seconds))
-        await asyncio.sleep(0)
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), waiter))
+        self._schedule_jump(loop)
+        await waiter
+
+    def _schedule_jump(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._jumper is None:
+            self._jumper = loop.call_soon(self._jump_when_idle, loop, 0)
+
+    def _jump_when_idle(self, loop: asyncio.AbstractEventLoop, waited: int) -> None:
+        ready = getattr(loop, "_ready", None)  # CPython's queue of runnable callbacks
+        if ready and waited < self.PATIENCE:
+            self._jumper = loop.call_soon(self._jump_when_idle, loop, waited + 1)
+            return
+        self._jumper = None
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)  # cancelled sleepers
+        if not self._sleepers:
+            return
+        due = self._sleepers[0][0]
+        self._now = max(self._now, due)
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, waiter = heapq.heappop(self._sleepers)
+            if not waiter.done():
+                waiter.set_result(None)
+        if self._sleepers:
+            self._schedule_jump(loop)
 
     async def within(self, awaitable: Awaitable[T], limit: float) -> T:
-        started = self._now
-        result = await awaitable
-        elapsed = self._now - started
-        if elapsed > limit:
-            raise DeadlineExceeded(limit, elapsed)
-        return result
+        work = asyncio.ensure_future(awaitable)
+        timer = asyncio.ensure_future(self.sleep(limit))
+        try:
+            await asyncio.wait({work, timer}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            work.cancel()
+            raise
+        finally:
+            timer.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        raise DeadlineExceeded(limit, None)

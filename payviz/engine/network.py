@@ -7,15 +7,19 @@ from the session's own CA (see `loopback.py`). Actor code cannot tell the differ
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Literal
 
 import httpx
 
 from ._types import Party, party_from_user_agent, user_agent
-from .capture import Recorder
+from .adversary import tamper
+from .capture import Exchange, Recorder
 from .clock import Clock, DeadlineExceeded
 from .context import CURRENT_RUN, RUN_HEADER
+from .faults import DEFAULT_DELAY_SECONDS, LINK_FAULTS, REORDER_HOLD_SECONDS, FaultBook
 from .middleware import CaptureMiddleware, RunForRequest
 
 Transport = Literal["inprocess", "loopback"]
@@ -27,70 +31,118 @@ TIMEOUT_EXTENSION = "payviz_timeout"
 
 
 class CapturingTransport(httpx.AsyncBaseTransport):
-    """Records the request before it leaves and the answer (or its absence) when it comes."""
+    """Records the request before it leaves and the answer (or its absence) when it comes.
+
+    It is also where the wire misbehaves on purpose: each hop takes `latency` seconds of the
+    clock each way, and the checkout's FaultPlan may drop, delay, duplicate, reset or
+    tamper with a message. An answer that comes after the caller's timeout is recorded
+    when it arrives, marked late and discarded.
+    """
 
     def __init__(
         self,
         inner: httpx.AsyncBaseTransport,
         src: Party,
-        recorder: Recorder,
-        clock: Clock,
-        party_of: Callable[[httpx.URL], Party],
+        network: Network,
     ) -> None:
         self._inner = inner
         self._src = src
-        self._recorder = recorder
-        self._clock = clock
-        self._party_of = party_of
+        self._net = network
+
+    async def _deliver(self, request: httpx.Request, held: float = 0.0) -> httpx.Response:
+        if held:
+            await self._net.clock.sleep(held)  # the wire holds it back (delay, reorder)
+        response = await self._inner.handle_async_request(request)
+        content = await response.aread()
+        await response.aclose()
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+    def _record(
+        self, exchange: Exchange, response: httpx.Response, error: str | None = None
+    ) -> None:
+        self._net.recorder.response(
+            exchange, response.status_code, dict(response.headers), response.content, error=error
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        request.headers[RUN_HEADER] = CURRENT_RUN.get().header()
-        exchange = self._recorder.request(
-            self._src,
-            self._party_of(request.url),
-            request.method,
-            str(request.url),
-            dict(request.headers),
-            body,
+        net = self._net
+        await request.aread()
+        run = CURRENT_RUN.get()
+        dst = net.party_of(request.url)
+        plan = net.faults.get(run.checkout)
+        if plan is not None:
+            request = tamper(plan, self._src, dst, request)
+            await request.aread()
+        request.headers[RUN_HEADER] = run.header()
+        exchange = net.recorder.request(
+            self._src, dst, request.method, str(request.url), dict(request.headers), request.content
         )
-        timeout = request.extensions.get(TIMEOUT_EXTENSION)
-        answered: list[httpx.Response] = []
-
-        async def send() -> httpx.Response:
-            response = await self._inner.handle_async_request(request)
-            content = await response.aread()
-            await response.aclose()
-            answered.append(
-                httpx.Response(response.status_code, headers=response.headers, content=content)
-            )
-            return answered[0]
-
-        try:
-            if timeout is None:
-                response = await send()
-            else:
-                response = await self._clock.within(send(), float(timeout))
-        except DeadlineExceeded as exc:
-            if answered:
-                late = answered[0]
-                self._recorder.response(
-                    exchange,
-                    late.status_code,
-                    dict(late.headers),
-                    late.content,
-                    error=f"late: {exc}; the caller had given up and discarded it",
+        fault = plan.take(LINK_FAULTS, self._src, dst) if plan is not None else None
+        if net.latency:
+            await net.clock.sleep(net.latency)
+        if fault is not None:
+            if fault.name == "drop":
+                net.recorder.failure(exchange, "dropped on the wire (injected fault)")
+                raise httpx.ReadTimeout("the request was dropped", request=request)
+            if fault.name == "http-500":
+                refusal = httpx.Response(
+                    500,
+                    json={"error": {"type": "api_error", "message": "injected fault http-500"}},
                 )
-            else:
-                self._recorder.failure(exchange, f"timeout: {exc}")
+                self._record(exchange, refusal, error=f"injected: {dst} never saw the request")
+                return refusal
+        held = 0.0
+        if fault is not None and fault.name in ("delay", "reorder"):
+            default = DEFAULT_DELAY_SECONDS if fault.name == "delay" else REORDER_HOLD_SECONDS
+            held = fault.arg if fault.arg is not None else default
+        response = await self._exchange(request, exchange, held)
+        if fault is not None and fault.name == "reset":
+            net.recorder.failure(exchange, "connection reset after the server answered (injected)")
+            raise httpx.RemoteProtocolError("connection reset by peer", request=request)
+        if net.latency:
+            await net.clock.sleep(net.latency)
+        self._record(exchange, response)
+        if fault is not None and fault.name == "duplicate":
+            copy = net.recorder.request(
+                self._src,
+                dst,
+                request.method,
+                str(request.url),
+                dict(request.headers),
+                request.content,
+            )
+            with contextlib.suppress(httpx.TransportError):
+                self._record(copy, await self._deliver(request))
+        return response
+
+    async def _exchange(
+        self, request: httpx.Request, exchange: Exchange, held: float
+    ) -> httpx.Response:
+        net = self._net
+        timeout = request.extensions.get(TIMEOUT_EXTENSION)
+        if timeout is None:
+            try:
+                return await self._deliver(request, held)
+            except httpx.TransportError as exc:
+                net.recorder.failure(exchange, f"{exc.__class__.__name__}: {exc}")
+                raise
+        delivery = asyncio.ensure_future(self._deliver(request, held))
+        try:
+            return await net.clock.within(asyncio.shield(delivery), float(timeout))
+        except DeadlineExceeded as exc:
+            net.recorder.failure(exchange, f"timeout: {exc}")
+            net.straggle(
+                delivery,
+                lambda late: self._record(
+                    exchange,
+                    late,
+                    error=f"late: arrived after the caller's {timeout:g} s timeout; discarded",
+                ),
+            )
             raise
         except httpx.TransportError as exc:
-            self._recorder.failure(exchange, f"{exc.__class__.__name__}: {exc}")
+            net.recorder.failure(exchange, f"{exc.__class__.__name__}: {exc}")
             raise
-        self._recorder.response(
-            exchange, response.status_code, dict(response.headers), response.content
-        )
-        return response
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -128,6 +180,9 @@ class Network:
         self.clock = clock
         self.transport = transport
         self.port_base = port_base
+        self.faults = FaultBook()
+        self.latency = 0.0  # seconds each way per hop, on the clock
+        self._stragglers: set[asyncio.Future[httpx.Response]] = set()
         self.run_for_browser: RunForRequest = lambda method, path: CURRENT_RUN.get()
         self.apps: dict[Party, ASGIApp] = {}
         self._urls: dict[Party, str] = {}
@@ -180,15 +235,37 @@ class Network:
         """The HTTP client `party` uses; it announces itself in User-Agent."""
         if party not in self._clients:
             headers = {"user-agent": user_agent(party)} if party != "browser" else {}
-            transport = CapturingTransport(
-                self._inner(), party, self.recorder, self.clock, self.party_of
-            )
+            transport = CapturingTransport(self._inner(), party, self)
             self._clients[party] = httpx.AsyncClient(
                 transport=transport, headers=headers, timeout=30.0
             )
         return self._clients[party]
 
+    def straggle(
+        self, delivery: asyncio.Future[httpx.Response], on_late: Callable[[httpx.Response], None]
+    ) -> None:
+        """Keep an answer the caller gave up on; record it when (if) it arrives."""
+
+        def arrived(done: asyncio.Future[httpx.Response]) -> None:
+            self._stragglers.discard(done)
+            if not done.cancelled() and done.exception() is None:
+                on_late(done.result())
+
+        self._stragglers.add(delivery)
+        delivery.add_done_callback(arrived)
+
+    def busy(self) -> bool:
+        return bool(self._stragglers)
+
+    async def drain(self) -> None:
+        """Wait for the late answers still on their way."""
+        while self._stragglers:
+            await asyncio.gather(*list(self._stragglers), return_exceptions=True)
+
     async def close(self) -> None:
+        for late in list(self._stragglers):
+            late.cancel()
+        await asyncio.gather(*list(self._stragglers), return_exceptions=True)
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()

@@ -73,6 +73,7 @@ class World:
         self.dispatcher = Dispatcher(clock, random.Random(seed), queued=queued_notifications)
         s = self.secrets
         self.bank = Bank(self.recorder, clock)
+        self.bank.faults = self.network.faults
         self.processor = Processor(
             self.network,
             self.recorder,
@@ -125,7 +126,9 @@ class World:
         while True:
             await self.gateway.idle()
             await self.dispatcher.idle()
-            if not self.gateway.has_background() and not self.dispatcher.busy():
+            await self.network.drain()
+            busy = self.gateway.has_background() or self.dispatcher.busy() or self.network.busy()
+            if not busy:
                 return
 
     async def close(self, *, settle: bool = True) -> None:

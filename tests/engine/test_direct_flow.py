@@ -207,8 +207,14 @@ def test_a_bank_timeout_is_reversed_and_leaves_no_hold(live: LiveSession) -> Non
     assert "late" in late.error, "the answer came after the processor gave up"
     [reversal] = iso(messages, "0420")
     [ack] = iso(messages, "0430")
-    assert messages.index(request) < messages.index(late) < messages.index(reversal)
-    assert messages.index(reversal) < messages.index(ack)
+    [gave_up] = [
+        m for m in messages if m.src == "bank" and m.error and m.error.startswith("timeout")
+    ]
+    assert messages.index(request) < messages.index(gave_up) < messages.index(reversal)
+    assert messages.index(reversal) < messages.index(ack) < messages.index(late)
+    # the processor's timer fired at 10 s; the bank's answer came at 35 s, after the 0430
+    assert gave_up.ts - request.ts == pytest.approx(10, abs=0.1)
+    assert late.ts - request.ts == pytest.approx(35, abs=0.1)
     assert reversal.fields["90"].startswith("0100" + request.fields["11"])
     assert ack.fields["39"] == "00"
     assert not iso(messages, "0220")
@@ -224,7 +230,7 @@ def test_timeout_in_payviz_run_shows_the_reversal() -> None:
     run = run_cli("run", "--decision", "timeout", "--format", "json")
     assert run.status == 0, run.stderr
     mtis = [m["mti"] for m in run.messages if m["mti"]]
-    assert mtis == ["0100", "0110", "0420", "0430"]
+    assert mtis == ["0100", "0420", "0430", "0110"]  # the late 0110 comes last
     assert run.summary["order_status"] == "failed"
 
 

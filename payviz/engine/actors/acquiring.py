@@ -88,22 +88,34 @@ class Acquirer:
         if code != "00":
             return BankAnswer(code, None, request["11"], request["37"], False, False)
         completion = {**request, "t": "0220", "38": reply.get("38", "000000")}
-        done = await self._send(completion)
-        captured = done.get("39") == "00"
+        done = await self._advise(completion, repeat="0221")
+        captured = done is not None and done.get("39") == "00"
         return BankAnswer(code, reply.get("38"), request["11"], request["37"], captured, False)
 
     async def _reverse_until_acknowledged(self, original: dict[str, str]) -> None:
         advice = {k: v for k, v in original.items() if k != "t"}
         advice["t"] = "0420"
         advice["90"] = original["t"] + original["11"] + original["7"] + ACQUIRER_ID + "0" * 11
+        await self._advise(advice, repeat="0421")
+
+    async def _advise(self, advice: dict[str, str], repeat: str) -> dict[str, str] | None:
+        """Store and forward: send an advice, then its repeat, until the bank answers it.
+
+        Advices (a capture's 0220, a reversal's 0420) tell the bank something that already
+        happened, so they cannot be declined away or forgotten: an unanswered one is sent
+        again, flagged as a repeat, on a backoff schedule.
+        """
+        expected = iso.RESPONSE_MTI[advice["t"]]
+        message = dict(advice)
         for attempt, wait in enumerate((0.0, *REVERSAL_BACKOFF)):
             if wait:
                 await self._clock.sleep(wait)
             if attempt == 1:
-                advice["t"] = "0421"  # repeats are flagged as such
+                message["t"] = repeat
             try:
-                reply = await self._send(advice, limit=BANK_TIMEOUT_SECONDS)
+                reply = await self._send(message, limit=BANK_TIMEOUT_SECONDS)
             except (DeadlineExceeded, httpx.TransportError, iso.IsoError):
                 continue
-            if reply.get("t") == "0430":
-                return
+            if reply.get("t") == expected:
+                return reply
+        return None

@@ -18,6 +18,8 @@ from .._types import Decision
 from ..capture import Recorder
 from ..cards import CARDS_BY_NUMBER, TEST_CARDS, mask_pan
 from ..clock import Clock
+from ..context import CURRENT_RUN
+from ..faults import FaultBook, FaultPlan
 from .common import error_body, make_app
 
 DECISION_CODES: dict[Decision, str] = {card.decision: card.response_code for card in TEST_CARDS}
@@ -31,6 +33,7 @@ POOR_CARD = "4000000000009995"
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "0100": ("2", "4", "11"),
     "0220": ("2", "4", "11"),
+    "0221": ("2", "4", "11"),
     "0400": ("2", "11"),
     "0420": ("2", "11"),
     "0421": ("2", "11"),
@@ -85,6 +88,9 @@ class Bank:
         self.ledger: list[LedgerEntry] = []
         self.override: Decision | None = None
         self.latency = 0.0
+        self.faults: FaultBook | None = None
+        self.captured: dict[str, int] = {}  # STAN -> amount, so a repeated advice is harmless
+        self.reversed: set[str] = set()  # STANs reversed, so a late original holds nothing
         self.app = self._build()
 
     def _publish(self, account: Account) -> None:
@@ -142,13 +148,16 @@ class Bank:
 
         return app
 
+    def _plan(self) -> FaultPlan | None:
+        return None if self.faults is None else self.faults.get(CURRENT_RUN.get().checkout)
+
     async def handle(self, fields: dict[str, str]) -> dict[str, str] | None:
         mti = fields.get("t", "")
         if self.latency:
             await self.clock.sleep(self.latency)
         if mti == "0100":
             return await self._authorize(fields)
-        if mti == "0220":
+        if mti in ("0220", "0221"):
             return self._complete(fields)
         if mti in ("0400", "0420", "0421"):
             return self._reverse(fields)
@@ -172,6 +181,11 @@ class Bank:
         if amount <= 0:
             return "13", False  # invalid amount: nothing to hold
         decision = self.override or CARDS_BY_NUMBER[pan].decision
+        plan = self._plan()
+        if plan is not None and plan.take_named("unavailable"):
+            return "91", False
+        if plan is not None and plan.take_named("timeout"):
+            decision = "timeout"
         if decision == "timeout":
             return ("00" if amount <= account.available_minor else "51"), True
         code = DECISION_CODES[decision]
@@ -184,10 +198,12 @@ class Bank:
         account = self.accounts.get(pan)
         amount = int(fields.get("4", "0") or 0)
         stan = fields.get("11", "")
-        if account is not None and stan in account.holds:
-            # the same STAN while its hold is open: a resent request, not a new purchase
+        if account is not None and (stan in account.holds or stan in self.captured):
+            # the same STAN again: a resent request, not a new purchase
             return self._answer(fields, "94")
         code, late = self._decide(account, pan, amount)
+        if stan in self.reversed:
+            code, late = "68", False  # the acquirer already reversed it: hold nothing
         extra: dict[str, str] = {}
         if code == "00" and account is not None:
             account.holds[stan] = amount
@@ -202,6 +218,8 @@ class Bank:
         account = self.accounts.get(fields.get("2", ""))
         stan = fields.get("11", "")
         amount = int(fields.get("4", "0") or 0)
+        if stan in self.captured and self.captured[stan] == amount:
+            return self._answer(fields, "00")  # a repeated advice: already debited once
         if account is None or stan not in account.holds:
             return self._answer(fields, "25")  # unable to locate the original
         if amount <= 0:
@@ -210,6 +228,7 @@ class Bank:
             return self._answer(fields, "13")  # capture above the authorized amount
         del account.holds[stan]
         account.balance_minor -= amount
+        self.captured[stan] = amount
         self._book(account, "debit", amount, stan)
         self._publish(account)
         return self._answer(fields, "00")
@@ -218,6 +237,8 @@ class Bank:
         account = self.accounts.get(fields.get("2", ""))
         original = fields.get("90", "")
         stan = original[4:10] if len(original) >= 10 else fields.get("11", "")
+        if stan not in self.captured:
+            self.reversed.add(stan)
         if account is not None and stan in account.holds:
             amount = account.holds.pop(stan)
             self._book(account, "release", amount, stan)
