@@ -141,7 +141,11 @@ class FaultPlan:
 
 
 class FaultBook:
-    """The plan of every checkout in flight, by checkout number (shared by all actors)."""
+    """The plan of every checkout in flight, by checkout number (shared by all actors).
+
+    Actors find theirs through CURRENT_RUN, which follows a checkout across tasks and, in
+    its header, across real sockets.
+    """
 
     def __init__(self) -> None:
         self._plans: dict[int, FaultPlan] = {}
@@ -154,3 +158,8 @@ class FaultBook:
 
     def pop(self, checkout: int) -> None:
         self._plans.pop(checkout, None)
+
+    def current(self) -> FaultPlan | None:
+        from .context import CURRENT_RUN
+
+        return self._plans.get(CURRENT_RUN.get().checkout)
