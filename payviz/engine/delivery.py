@@ -7,6 +7,7 @@ the same across attempts, the signature is made afresh for each.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -56,7 +57,9 @@ class Dispatcher:
         self._clock = clock
         self._rng = rng or random.Random(0)
         self._tasks: set[asyncio.Task[Delivery]] = set()
-        self._outbox: list[Coroutine[Any, Any, Delivery]] = []
+        # Each job keeps the context it was sent in: whichever checkout flushes the outbox,
+        # a notification belongs to (and is recorded for) the checkout that caused it.
+        self._outbox: list[tuple[Coroutine[Any, Any, Delivery], contextvars.Context]] = []
         self.queued = queued
         self.deliveries: list[Delivery] = []
         self.schedule = RETRY_SCHEDULE
@@ -74,21 +77,21 @@ class Dispatcher:
         self.deliveries.append(delivery)
         job = self._run(client, delivery, body, signer, on_done)
         if self.queued:
-            self._outbox.append(job)
+            self._outbox.append((job, contextvars.copy_context()))
         else:
-            self._start(job)
+            self._start(job, contextvars.copy_context())
         return delivery
 
-    def _start(self, job: Coroutine[Any, Any, Delivery]) -> None:
-        task = asyncio.get_running_loop().create_task(job)
+    def _start(self, job: Coroutine[Any, Any, Delivery], context: contextvars.Context) -> None:
+        task = asyncio.get_running_loop().create_task(job, context=context)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     def flush(self) -> None:
         """Start every queued notification."""
         jobs, self._outbox = self._outbox, []
-        for job in jobs:
-            self._start(job)
+        for job, context in jobs:
+            self._start(job, context)
 
     async def _run(
         self,
@@ -135,7 +138,7 @@ class Dispatcher:
 
     async def cancel(self) -> None:
         """Drop queued notifications and stop retrying (the session is closing)."""
-        for job in self._outbox:
+        for job, _ in self._outbox:
             job.close()
         self._outbox.clear()
         tasks = list(self._tasks)

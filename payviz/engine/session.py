@@ -18,7 +18,7 @@ from .context import CURRENT_RUN, RunContext
 from .money import format_minor
 from .network import Transport
 from .scenario import Scenario
-from .trace import StateChange, Trace
+from .trace import Message, StateChange, Trace
 from .world import World
 
 THINK_SECONDS = 1.0
@@ -139,22 +139,25 @@ class Session:
         """Run one checkout end to end and return its outcome."""
         world = self.world
         self._checkouts += 1
-        token = CURRENT_RUN.set(RunContext(self._checkouts, scenario.mode))
+        number = self._checkouts
+        token = CURRENT_RUN.set(RunContext(number, scenario.mode))
+        # Checkouts may run concurrently (asyncio.gather): what the scenario asks of the
+        # bank and the merchant is kept per checkout, read back through CURRENT_RUN.
+        world.bank.scenarios[number] = (scenario.bank_override, scenario.bank_latency)
+        world.merchant.notify_styles[number] = scenario.notify_style
         try:
             first_seq = self.trace.next_seq()
-            world.bank.override = scenario.bank_override
-            world.bank.latency = scenario.bank_latency
             card = scenario.card_number
             before = {pan: a.balance_minor for pan, a in world.bank.accounts.items()}
             if scenario.mode == "direct":
-                world.merchant.confirmation = scenario.notify_style
                 page = await self._direct(scenario, card)
             else:
-                world.merchant.redirect_notify = scenario.notify_style
                 page = await self._redirect(scenario, card)
             await world.settle()
-            return self._result(scenario, page, first_seq, before)
+            return self._result(number, scenario, page, first_seq, before)
         finally:
+            world.bank.scenarios.pop(number, None)
+            world.merchant.notify_styles.pop(number, None)
             CURRENT_RUN.reset(token)
 
     async def _direct(self, scenario: Scenario, card: str) -> Page:
@@ -176,19 +179,29 @@ class Session:
         return await run_hosted_checkout(self, scenario, card)
 
     def _result(
-        self, scenario: Scenario, page: Page, first_seq: int, before: dict[str, int]
+        self,
+        number: int,
+        scenario: Scenario,
+        page: Page,
+        first_seq: int,
+        before: dict[str, int],
     ) -> CheckoutResult:
         world = self.world
-        order_id = page.text("order-id") or self._last_order_id(first_seq)
+        order_id = page.text("order-id") or self._last_order_id(number, first_seq)
         order = world.orders.get(order_id) if order_id else None
-        messages = [m for m in self.trace.messages() if m.seq >= first_seq]
+        # records[seq - 1] has that seq: read this checkout's own messages, not the whole trace
+        messages = [
+            m
+            for m in self.trace.records[first_seq - 1 :]
+            if isinstance(m, Message) and m.checkout == number
+        ]
         codes = [m.fields.get("39") for m in messages if m.mti == "0110" and "39" in m.fields]
         late = any(m.mti == "0110" and m.error for m in messages)
         card = order.card if order and order.card else mask_pan(scenario.card_number)
         retried = scenario.retry_card is not None and len(codes) > 1
         paying = scenario.retry_card if retried and scenario.retry_card else scenario.card_number
         return CheckoutResult(
-            checkout=self._checkouts,
+            checkout=number,
             mode=scenario.mode,
             notify=scenario.notify_style,
             order_id=order_id,
@@ -205,12 +218,16 @@ class Session:
             last_seq=self.trace.next_seq() - 1,
         )
 
-    def _last_order_id(self, first_seq: int) -> str | None:
+    def _last_order_id(self, number: int, first_seq: int) -> str | None:
         """The order this checkout created, from the merchant's state changes."""
         for record in reversed(self.trace.records):
             if record.seq < first_seq:
                 break
-            if isinstance(record, StateChange) and record.key == "order":
+            if (
+                isinstance(record, StateChange)
+                and record.key == "order"
+                and record.checkout == number
+            ):
                 return str(record.value["id"])
         return None
 

@@ -72,8 +72,10 @@ class Bank:
     Attributes:
         accounts: the test cards' accounts, by PAN.
         ledger: every hold, release and debit in order.
-        override: a decision to give instead of the card's own (set per checkout).
+        override: a decision to give instead of the card's own.
         latency: seconds the bank takes to answer, on the clock.
+        scenarios: checkout number -> (override, latency) for that checkout alone; a
+            request of a checkout listed here uses them instead of the two above.
     """
 
     def __init__(self, recorder: Recorder, clock: Clock) -> None:
@@ -88,6 +90,7 @@ class Bank:
         self.ledger: list[LedgerEntry] = []
         self.override: Decision | None = None
         self.latency = 0.0
+        self.scenarios: dict[int, tuple[Decision | None, float]] = {}
         self.faults: FaultBook | None = None
         self.captured: dict[str, int] = {}  # STAN -> amount, so a repeated advice is harmless
         self.reversed: set[str] = set()  # STANs reversed, so a late original holds nothing
@@ -153,10 +156,13 @@ class Bank:
 
     async def handle(self, fields: dict[str, str]) -> dict[str, str] | None:
         mti = fields.get("t", "")
-        if self.latency:
-            await self.clock.sleep(self.latency)
+        override, latency = self.scenarios.get(
+            CURRENT_RUN.get().checkout, (self.override, self.latency)
+        )
+        if latency:
+            await self.clock.sleep(latency)
         if mti == "0100":
-            return await self._authorize(fields)
+            return await self._authorize(fields, override)
         if mti in ("0220", "0221"):
             return self._complete(fields)
         if mti in ("0400", "0420", "0421"):
@@ -174,13 +180,15 @@ class Bank:
         reply["39"] = code
         return reply
 
-    def _decide(self, account: Account | None, pan: str, amount: int) -> tuple[str, bool]:
+    def _decide(
+        self, account: Account | None, pan: str, amount: int, override: Decision | None
+    ) -> tuple[str, bool]:
         """(field 39, late) for an authorization request."""
         if account is None:
             return "14", False
         if amount <= 0:
             return "13", False  # invalid amount: nothing to hold
-        decision = self.override or CARDS_BY_NUMBER[pan].decision
+        decision = override or CARDS_BY_NUMBER[pan].decision
         plan = self._plan()
         if plan is not None and plan.take_named("unavailable"):
             return "91", False
@@ -193,7 +201,9 @@ class Bank:
             return "51", False
         return code, False
 
-    async def _authorize(self, fields: dict[str, str]) -> dict[str, str]:
+    async def _authorize(
+        self, fields: dict[str, str], override: Decision | None = None
+    ) -> dict[str, str]:
         pan = fields.get("2", "")
         account = self.accounts.get(pan)
         amount = int(fields.get("4", "0") or 0)
@@ -201,7 +211,7 @@ class Bank:
         if account is not None and (stan in account.holds or stan in self.captured):
             # the same STAN again: a resent request, not a new purchase
             return self._answer(fields, "94")
-        code, late = self._decide(account, pan, amount)
+        code, late = self._decide(account, pan, amount, override)
         if stan in self.reversed:
             code, late = "68", False  # the acquirer already reversed it: hold nothing
         extra: dict[str, str] = {}

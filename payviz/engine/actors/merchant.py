@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from ..capture import Recorder
 from ..cards import CUSTOMER_MESSAGES, mask_pan
 from ..clock import Clock
+from ..context import CURRENT_RUN
 from ..money import AmountError, format_minor, to_minor
 from ..network import Network
 from ..webhooks import SignatureError, Verifier
@@ -36,6 +37,8 @@ class Merchant:
         orders: the SQLite order book.
         confirmation: "sync" or "async", how the gateway should confirm direct payments.
         redirect_notify: "return", "webhook" or "both" for hosted checkout.
+        notify_styles: checkout number -> the style that checkout asked for; it wins over
+            the two above for that checkout's requests.
     """
 
     def __init__(
@@ -59,7 +62,12 @@ class Merchant:
         self._verifier = Verifier(own_secret, clock)
         self.confirmation = "sync"
         self.redirect_notify = "both"
+        self.notify_styles: dict[int, str] = {}
         self.app = self._build()
+
+    def notify_style(self, default: str) -> str:
+        """The notification style of the checkout being served, else `default`."""
+        return self.notify_styles.get(CURRENT_RUN.get().checkout, default)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -119,7 +127,7 @@ class Merchant:
                     "exp_year": card.exp_year,
                     "cvc": card.cvc,
                 },
-                "confirmation": self.confirmation,
+                "confirmation": self.notify_style(self.confirmation),
             },
             separators=(",", ":"),
         )

@@ -30,7 +30,7 @@ async def start_hosted_checkout(merchant: Merchant, order: Order) -> Response:
             "currency": order.currency,
             "return_url": net.url("merchant", "/return"),
             "notify_url": net.url("merchant", "/webhooks/payviz"),
-            "notify": merchant.redirect_notify,
+            "notify": merchant.notify_style(merchant.redirect_notify),
         },
         headers={"authorization": f"Bearer {merchant.processor_key}"},
     )
@@ -61,7 +61,7 @@ def add_routes(merchant: Merchant, app: FastAPI) -> None:
             return HTMLResponse(
                 pages.error_page("Unknown order", "this return link matches no checkout"), 404
             )
-        if "sig" in params or merchant.redirect_notify != "webhook":
+        if "sig" in params or merchant.notify_style(merchant.redirect_notify) != "webhook":
             if not return_url.verify(params, merchant.return_secret):
                 return HTMLResponse(
                     pages.error_page(
