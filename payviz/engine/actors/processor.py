@@ -64,6 +64,8 @@ class Processor:
         gateway_key: the API key the gateway presents.
         merchant_keys: API keys of merchants using hosted checkout -> merchant id.
         checkout_sessions: hosted checkout sessions by id.
+        velocity_limit: attempts per card within the velocity window before the fraud rule
+            declines (a load run, many customers sharing one test card, raises it).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class Processor:
         self.checkout_sessions: dict[str, CheckoutSession] = {}
         self.authorizations: dict[str, Authorization] = {}
         self._recent: dict[str, list[float]] = defaultdict(list)
+        self.velocity_limit = VELOCITY_LIMIT
         self._acquirer: Acquirer | None = None
         self.app = self._build()
 
@@ -111,9 +114,9 @@ class Processor:
         recent = [t for t in self._recent[pan] if now - t < VELOCITY_WINDOW_SECONDS]
         recent.append(now)
         self._recent[pan] = recent
-        if len(recent) > VELOCITY_LIMIT:
+        if len(recent) > self.velocity_limit:
             return "59", (
-                f"fraud rule: more than {VELOCITY_LIMIT} attempts with this card "
+                f"fraud rule: more than {self.velocity_limit} attempts with this card "
                 f"in {VELOCITY_WINDOW_SECONDS / 60:.0f} minutes"
             )
         if amount_minor > AMOUNT_LIMIT_MINOR:
