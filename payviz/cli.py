@@ -15,12 +15,13 @@ from pydantic import ValidationError
 
 from .engine._types import DECISIONS, MODES, NOTIFY_BY_MODE
 from .engine.cards import CardError, check_test_card
+from .engine.invariants import INVARIANT_COUNT, Violation, check
 from .engine.money import AmountError, currency, to_minor
 from .engine.scenario import Scenario
 from .engine.session import CheckoutResult, Session
 from .engine.trace import Message
 
-SUBCOMMANDS = ("run", "serve", "export")
+SUBCOMMANDS = ("run", "serve", "export", "chaos")
 DIAGRAM_FORMATS = ("mermaid", "plantuml")
 EXPORT_FORMATS = ("mermaid", "plantuml", "har", "jsonl", "svg", "png")
 
@@ -52,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keylog", type=Path, help="write the session's secrets to this file")
     run.add_argument("--db", type=Path, help="keep the merchant's SQLite database in this file")
     run.add_argument("--format", choices=("text", "json", *DIAGRAM_FORMATS), default="text")
+    run.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME[@LINK][=ARG]",
+        help="inject a fault (repeatable): drop, delay=S, duplicate, reorder, reset, http-500 "
+        "on a link such as merchant-gateway; tamper-jwe, forge-return, replay-webhook, "
+        "bad-signature, wrong-api-key; timeout or unavailable at the bank",
+    )
 
     serve = sub.add_parser("serve", help="run the actors as HTTPS servers for a real browser")
     serve.add_argument("--mode", choices=MODES, default="direct")
@@ -67,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--map", action="append", default=[], metavar="HOST=PARTY", help="HAR host's party"
     )
+    from .cli_chaos import add_chaos_parser
+
+    add_chaos_parser(sub)
     return parser
 
 
@@ -86,6 +99,7 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
             currency=args.currency.upper(),
             retry_card=args.retry_card,
             abandon_after_payment=args.abandon_after_payment,
+            faults=tuple(args.fault),
         )
     except (AmountError, CardError) as exc:
         raise UsageError(str(exc)) from None
@@ -110,7 +124,9 @@ def emit(line: str) -> None:
         os.close(devnull)
 
 
-async def _run(args: argparse.Namespace, scenario: Scenario) -> CheckoutResult:
+async def _run(
+    args: argparse.Namespace, scenario: Scenario
+) -> tuple[CheckoutResult, list[Violation]]:
     session = Session(
         transport=args.transport, trace_path=args.trace, keylog_path=args.keylog, db_path=args.db
     )
@@ -122,11 +138,12 @@ async def _run(args: argparse.Namespace, scenario: Scenario) -> CheckoutResult:
         session.trace.subscribe(lambda r: emit(_text_line(r)) if isinstance(r, Message) else None)
     async with session:
         result = await session.run_checkout(scenario)
+        violations = check(session.world)
     if args.format in DIAGRAM_FORMATS:
         from .diagrams.exports import render
 
         emit(render(args.format, session.trace.records).rstrip("\n"))
-    return result
+    return result, violations
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -134,13 +151,18 @@ def run_command(args: argparse.Namespace) -> int:
     if args.format == "text":
         emit(f"payviz run: {scenario.mode} flow, notify {scenario.notify_style}")
         emit(" seq  step from -> to              summary")
-    result = asyncio.run(_run(args, scenario))
+    result, violations = asyncio.run(_run(args, scenario))
     if args.format == "json":
-        emit(json.dumps(result.to_json()))
+        emit(json.dumps({**result.to_json(), "invariants": [str(v) for v in violations]}))
     elif args.format == "text":
         emit(f"outcome: {result.describe()}")
         if result.customer_message:
             emit(f"customer sees: {result.customer_message}")
+        if violations:
+            for violation in violations:
+                emit(f"invariant broken: {violation}")
+        else:
+            emit(f"invariants: all {INVARIANT_COUNT} hold")
     return 0
 
 
@@ -234,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve_command(args)
         if args.command == "export":
             return export_command(args)
+        if args.command == "chaos":
+            from .cli_chaos import chaos_command
+
+            return chaos_command(args)
     except UsageError as exc:
         print(f"payviz: error: {exc}", file=sys.stderr)
         return 2

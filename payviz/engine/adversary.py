@@ -4,14 +4,21 @@ faults, applied in the sender's transport so the trace shows what really travell
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import secrets
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
 from ._types import Party
+from .context import CURRENT_RUN
 from .faults import FaultPlan
+
+if TYPE_CHECKING:
+    from .trace import Trace
+    from .world import World
 
 
 def _rebuilt(
@@ -61,3 +68,23 @@ def tamper(plan: FaultPlan, src: Party, dst: Party, request: httpx.Request) -> h
             forged_url = urlunsplit(parts._replace(query=urlencode(params)))
             return _rebuilt(request, url=forged_url)
     return request
+
+
+async def replay_notification(world: World, trace: Trace, after_seconds: float) -> None:
+    """Someone captured a notification and sends it again, word for word, later on."""
+    run = CURRENT_RUN.get().checkout
+    sent = [
+        m
+        for m in trace.messages(run)
+        if m.direction == "request" and m.dst == "merchant" and "webhook-signature" in m.headers
+    ]
+    if not sent:
+        return
+    original = sent[-1]
+    await world.clock.sleep(after_seconds)
+    headers = {k: v for k, v in original.headers.items() if k.lower() != "content-length"}
+    # The replayer is not a payviz actor: it arrives like any client on the internet.
+    with contextlib.suppress(httpx.TransportError):
+        await world.network.client("browser").post(
+            str(original.url), content=original.body.encode(), headers=headers
+        )

@@ -24,7 +24,11 @@ async def run_hosted_checkout(session: Session, scenario: Scenario, card: str) -
     amount = format_minor(scenario.amount_minor, scenario.currency).split(" ")[0].replace(",", "")
     shop = session.world.network.url("merchant", "/checkout")
     form = await browser.open(f"{shop}?amount={amount}&currency={scenario.currency}&flow=redirect")
+    if not form.forms:
+        return form
     hosted = await browser.submit(form, {"email": scenario.email}, pause)
+    if not hosted.forms:
+        return hosted  # an error page instead of the processor's form: the customer stops
     abandon = scenario.abandon_after_payment
     page = await browser.submit(hosted, _card(card), session._think, follow=not abandon)
     if abandon:
@@ -35,6 +39,8 @@ async def run_hosted_checkout(session: Session, scenario: Scenario, card: str) -
         # in which the processor's queued notifications go out as they would in real life.
         await pause()
         hosted = await browser.submit(page, {}, pause)
+        if not hosted.forms:
+            return hosted
         page = await browser.submit(hosted, _card(scenario.retry_card), session._think)
         page = await _wait_while_processing(session, page)
     return page

@@ -14,6 +14,8 @@ from .cards import mask_pan
 from .trace import Message
 from .world import World
 
+INVARIANT_COUNT = 5  # money conserved, capture after approval, once, orders end, holds end
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:

@@ -28,6 +28,7 @@ ASGIApp = Callable[
     Awaitable[None],
 ]
 TIMEOUT_EXTENSION = "payviz_timeout"
+CLIENT_TIMEOUT = 30.0  # seconds an actor's HTTP client waits for an answer
 
 
 class CapturingTransport(httpx.AsyncBaseTransport):
@@ -82,7 +83,10 @@ class CapturingTransport(httpx.AsyncBaseTransport):
             await net.clock.sleep(net.latency)
         if fault is not None:
             if fault.name == "drop":
-                net.recorder.failure(exchange, "dropped on the wire (injected fault)")
+                # nothing comes back: the caller learns it only when its timer fires
+                waited = float(request.extensions.get(TIMEOUT_EXTENSION) or CLIENT_TIMEOUT)
+                await net.clock.sleep(waited)
+                net.recorder.failure(exchange, f"dropped on the wire: no answer in {waited:g} s")
                 raise httpx.ReadTimeout("the request was dropped", request=request)
             if fault.name == "http-500":
                 refusal = httpx.Response(
@@ -237,7 +241,7 @@ class Network:
             headers = {"user-agent": user_agent(party)} if party != "browser" else {}
             transport = CapturingTransport(self._inner(), party, self)
             self._clients[party] = httpx.AsyncClient(
-                transport=transport, headers=headers, timeout=30.0
+                transport=transport, headers=headers, timeout=CLIENT_TIMEOUT
             )
         return self._clients[party]
 

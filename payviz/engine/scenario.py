@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ._types import DEFAULT_NOTIFY, NOTIFY_BY_MODE, Decision, Mode, Notify
 from .cards import CARD_FOR_DECISION, check_test_card
+from .faults import Fault
 from .money import MAX_AMOUNT_MINOR, currency
 
 
@@ -36,6 +37,13 @@ class Scenario(BaseModel):
     retry_card: str | None = None
     abandon_after_payment: bool = False
     bank_latency: float = Field(default=0.0, ge=0.0, le=3600.0)
+    faults: tuple[str, ...] = ()
+
+    @field_validator("faults")
+    @classmethod
+    def _faults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Fault specs as the CLI takes them (NAME[@LINK][=ARG]), normalized."""
+        return tuple(Fault.parse(spec).spec() for spec in value)
 
     @field_validator("card", "retry_card")
     @classmethod
@@ -51,6 +59,10 @@ class Scenario(BaseModel):
             allowed = ", ".join(NOTIFY_BY_MODE[self.mode])
             raise ValueError(f"notify {notify!r} does not apply to {self.mode} mode ({allowed})")
         return self
+
+    @property
+    def fault_list(self) -> tuple[Fault, ...]:
+        return tuple(Fault.parse(spec) for spec in self.faults)
 
     @property
     def notify_style(self) -> Notify:

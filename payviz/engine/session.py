@@ -12,16 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from .actors.browser import Page
+from .adversary import replay_notification
 from .cards import mask_pan
 from .clock import Clock, VirtualClock
 from .context import CURRENT_RUN, RunContext
+from .faults import FaultPlan
 from .money import format_minor
 from .network import Transport
 from .scenario import Scenario
 from .trace import Message, StateChange, Trace
-from .world import World
+from .world import Secrets, World
 
 THINK_SECONDS = 1.0
+HOP_LATENCY_SECONDS = 0.004
+REPLAY_AFTER_SECONDS = 600.0
+RECONCILE_AFTER_SECONDS = 31 * 60.0  # past a hosted checkout session's 30 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +82,12 @@ class Session:
         seed: int = 0,
         port_base: int | None = None,
         queued_notifications: bool = True,
+        keys: Secrets | None = None,
+        sweep_after: float | None = RECONCILE_AFTER_SECONDS,
     ) -> None:
         self.clock: Clock = clock or VirtualClock()
+        self._keys = keys
+        self.sweep_after = sweep_after
         self._port_base = port_base
         self._queued = queued_notifications
         self.trace = Trace(trace_path)
@@ -104,7 +113,11 @@ class Session:
             self._seed,
             queued_notifications=self._queued,
             port_base=self._port_base,
+            keys=self._keys,
         )
+        if isinstance(self.clock, VirtualClock):
+            # simulated time: every hop takes a few milliseconds, as on a real network
+            self._world.network.latency = HOP_LATENCY_SECONDS
         await self._world.start()
         if self.keylog_path is not None:
             self.keylog_path.write_text(json.dumps(self.keylog(), indent=2), encoding="utf-8")
@@ -145,6 +158,7 @@ class Session:
         # bank and the merchant is kept per checkout, read back through CURRENT_RUN.
         world.bank.scenarios[number] = (scenario.bank_override, scenario.bank_latency)
         world.merchant.notify_styles[number] = scenario.notify_style
+        world.network.faults.set(number, FaultPlan(scenario.mode, scenario.fault_list))
         try:
             first_seq = self.trace.next_seq()
             card = scenario.card_number
@@ -154,11 +168,27 @@ class Session:
             else:
                 page = await self._redirect(scenario, card)
             await world.settle()
+            await self._afterwards(page)
             return self._result(number, scenario, page, first_seq, before)
         finally:
+            world.network.faults.pop(number)
             world.bank.scenarios.pop(number, None)
             world.merchant.notify_styles.pop(number, None)
             CURRENT_RUN.reset(token)
+
+    async def _afterwards(self, page: Page) -> None:
+        """What happens after the customer is gone: replays, then the merchant's sweep."""
+        world = self.world
+        plan = world.network.faults.current()
+        if plan is not None and plan.take_named("replay-webhook"):
+            await replay_notification(world, self.trace, REPLAY_AFTER_SECONDS)
+        order_id = page.text("order-id") or self._last_order_id(CURRENT_RUN.get().checkout, 1)
+        order = world.orders.get(order_id) if order_id else None
+        if order is not None and order.status == "pending" and self.sweep_after is not None:
+            # The merchant's reconciliation job looks up orders nobody confirmed.
+            await self.clock.sleep(self.sweep_after)
+            await world.merchant.reconcile(order.id)
+            await world.settle()
 
     async def _direct(self, scenario: Scenario, card: str) -> Page:
         browser = self.world.browser
@@ -168,6 +198,8 @@ class Session:
         form = await browser.open(
             f"{shop}?amount={amount.replace(',', '')}&currency={scenario.currency}&flow=direct"
         )
+        if not form.forms:
+            return form  # the shop's page did not load: the customer gives up
         page = await browser.submit(form, _card_fields(card, scenario.email), self._pause)
         if scenario.retry_card and page.text("order-status") == "failed" and page.forms:
             page = await browser.submit(page, _card_fields(scenario.retry_card), self._pause)

@@ -311,19 +311,29 @@ def test_webhook_alone_fulfils_an_abandoned_checkout(payviz_run: Callable[..., C
     assert response_to(run.messages, notification)["status"] == 200
 
 
-def test_return_url_alone_leaves_an_abandoned_order_pending(
+def test_return_url_alone_leaves_an_abandoned_order_to_the_reconciliation_sweep(
     payviz_run: Callable[..., CliRun],
 ) -> None:
     run = payviz_run("--notify", "return", "--abandon-after-payment")
     summary = run.summary
-    # The bank approved and the money moved, yet the shop does not know: the customer closed
-    # the tab before the return page loaded and no notification was asked for.
-    assert summary["order_status"] == "pending"
+    # The bank approved and the money moved, yet the shop did not know: the customer closed
+    # the tab before the return page loaded and no notification was asked for. Only the
+    # merchant's reconciliation sweep, 31 minutes later, finds the payment.
     assert summary["bank_response_code"] == "00"
     assert summary["balance_after_minor"] == summary["balance_before_minor"] - 1999
     assert not [m for m in run.messages if request("browser", "merchant", "GET", "/return")(m)]
     assert not webhook_posts(run.messages)
     assert not [m for m in run.messages if m["kind"] == "notification"]
+    lookups = [
+        m
+        for m in run.messages
+        if m["src"] == "merchant" and m["dst"] == "processor" and m["method"] == "GET"
+    ]
+    assert len(lookups) == 1, "one status lookup by the sweep"
+    capture = next(m for m in run.messages if m["mti"] == "0230")
+    assert lookups[0]["ts"] - capture["ts"] > 30 * 60
+    assert summary["order_status"] == "paid"
+    assert summary["invariants"] == []
 
 
 def test_retry_with_another_card_pays_the_same_order(payviz_run: Callable[..., CliRun]) -> None:
@@ -382,12 +392,13 @@ def test_retry_with_another_card_pays_the_same_order(payviz_run: Callable[..., C
 # -- the engine in-process -----------------------------------------------------------------
 
 
-def with_session(body: Callable[[Session, VirtualClock], Awaitable[T]]) -> T:
-    """Run `body` in a fresh in-process session on a virtual clock."""
+def with_session(body: Callable[[Session, VirtualClock], Awaitable[T]], *, sweep: bool = True) -> T:
+    """Run `body` in a fresh in-process session on a virtual clock (without the merchant's
+    reconciliation sweep when a test needs an order left pending)."""
 
     async def go() -> T:
         clock = VirtualClock()
-        session = Session(clock=clock)
+        session = Session(clock=clock, sweep_after=None if not sweep else 31 * 60.0)
         await session.start()
         try:
             return await body(session, clock)
@@ -454,7 +465,7 @@ def test_an_edited_return_url_never_marks_the_order_paid() -> None:
         assert world.orders.transitions(order_id)[:-1] == before
         assert world.orders.transitions(order_id)[-1][:2] == ("pending", "failed")
 
-    with_session(body)
+    with_session(body, sweep=False)
 
 
 def test_a_signed_return_url_for_another_order_is_refused() -> None:
@@ -499,7 +510,7 @@ def test_a_signed_return_url_for_another_order_is_refused() -> None:
             assert order.status == "pending"
             assert world.orders.transitions(order_id) == before[order_id]
 
-    with_session(body)
+    with_session(body, sweep=False)
 
 
 class FailFirstNotifications:

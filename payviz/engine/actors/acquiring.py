@@ -81,9 +81,12 @@ class Acquirer:
         request = {"t": "0100", **self._base(pan, amount_minor, currency_code, merchant)}
         try:
             reply = await self._send(request, limit=BANK_TIMEOUT_SECONDS)
-        except (DeadlineExceeded, httpx.TransportError):
+        except (DeadlineExceeded, httpx.TransportError, iso.IsoError) as exc:
+            # No usable answer: the bank may still have approved and held the funds, so
+            # the authorization is reversed rather than forgotten.
             await self._reverse_until_acknowledged(request)
-            return BankAnswer("68", None, request["11"], request["37"], False, True)
+            code = "96" if isinstance(exc, iso.IsoError) else "68"
+            return BankAnswer(code, None, request["11"], request["37"], False, True)
         code = reply.get("39", "96")
         if code != "00":
             return BankAnswer(code, None, request["11"], request["37"], False, False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import httpx
@@ -70,6 +71,11 @@ def parse_page(response: httpx.Response) -> Page:
 Pause = Callable[[], Awaitable[None]]
 
 
+def failed_page(url: str, problem: str) -> Page:
+    """What a browser shows when the connection fails: no status, no forms."""
+    return Page(url, 0, "", [], {"browser-error": problem})
+
+
 class ScriptedBrowser:
     """Does what a customer's browser does, through the capturing network client."""
 
@@ -77,18 +83,32 @@ class ScriptedBrowser:
         self.client = client
         self.client.headers["user-agent"] = USER_AGENT
 
-    async def _follow(self, response: httpx.Response, pause: Pause | None) -> Page:
+    async def _get(self, url: str, **kwargs: Any) -> httpx.Response | Page:
+        """A page load; a browser that cannot connect shows an error page (after one
+        reload, as a person would press F5)."""
+        for _ in range(2):
+            try:
+                return await self.client.get(url, **kwargs)
+            except httpx.TransportError as exc:
+                problem = f"{exc.__class__.__name__}: {exc}"
+        return failed_page(url, problem)
+
+    async def _follow(self, response: httpx.Response | Page, pause: Pause | None) -> Page:
         hops = 0
-        while response.status_code in REDIRECTS and hops < MAX_HOPS:
+        while (
+            isinstance(response, httpx.Response)
+            and response.status_code in REDIRECTS
+            and hops < MAX_HOPS
+        ):
             location = urljoin(str(response.url), response.headers["location"])
             if pause is not None:
                 await pause()
-            response = await self.client.get(location)
+            response = await self._get(location)
             hops += 1
-        return parse_page(response)
+        return response if isinstance(response, Page) else parse_page(response)
 
     async def open(self, url: str, pause: Pause | None = None) -> Page:
-        return await self._follow(await self.client.get(url), pause)
+        return await self._follow(await self._get(url), pause)
 
     async def submit(
         self,
@@ -99,18 +119,26 @@ class ScriptedBrowser:
         *,
         follow: bool = True,
     ) -> Page:
-        """Fill the page's form and submit it as a browser would (url-encoded)."""
+        """Fill the page's form and submit it as a browser would (url-encoded).
+
+        A form post is never resent by itself: if the connection fails, the customer sees
+        an error page and the shop has to find out what happened.
+        """
         form = page.forms[index]
         data = {**form.fields, **values}
         target = urljoin(page.url, form.action or page.url)
+        response: httpx.Response | Page
         if form.method == "post":
-            response = await self.client.post(
-                target,
-                content=urlencode(data),
-                headers={"content-type": "application/x-www-form-urlencoded"},
-            )
+            try:
+                response = await self.client.post(
+                    target,
+                    content=urlencode(data),
+                    headers={"content-type": "application/x-www-form-urlencoded"},
+                )
+            except httpx.TransportError as exc:
+                return failed_page(target, f"{exc.__class__.__name__}: {exc}")
         else:
-            response = await self.client.get(target, params=data)
+            response = await self._get(target, params=data)
         if not follow:
-            return parse_page(response)
+            return response if isinstance(response, Page) else parse_page(response)
         return await self._follow(response, pause)

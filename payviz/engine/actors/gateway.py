@@ -8,10 +8,12 @@ merchant, signed again with the merchant's secret.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 from typing import Literal
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
@@ -26,6 +28,8 @@ from ..network import Network
 from ..webhooks import SignatureError, Signer, Verifier, new_message_id
 from .common import ActorError, bearer_token, error_body, make_app
 from .idempotency import IdempotencyError, IdempotencyStore
+
+FORWARD_ATTEMPTS = 3
 
 
 class CardDetails(BaseModel):
@@ -94,17 +98,15 @@ class Gateway:
         card = body.card
         token = self.encrypter.seal(card.model_dump())
         self._act(f"sealed {mask_pan(card.number)} in a JWE for the processor")
-        response = await self.network.client("gateway").post(
-            self.network.url("processor", "/v1/authorizations"),
-            json={
+        response = await self._post_to_processor(
+            {
                 "merchant_id": merchant,
                 "payment_id": payment_id,
                 "order_id": body.order_id,
                 "amount_minor": body.amount_minor,
                 "currency": body.currency,
                 "payment": token,
-            },
-            headers={"authorization": f"Bearer {self.processor_key}"},
+            }
         )
         view: dict[str, object] = {
             "id": payment_id,
@@ -113,7 +115,11 @@ class Gateway:
             "currency": body.currency,
             "card": mask_pan(card.number),
         }
-        if response.status_code == 200:
+        if response is None or response.status_code >= 500 or response.status_code == 409:
+            # The outcome is unknown (the processor may have charged): say so, and let the
+            # processor's notification decide. Never call it failed.
+            view.update(status="processing", response_code=None, decline_reason=None)
+        elif response.status_code == 200:
             auth = response.json()
             view.update(
                 status="succeeded" if auth["status"] == "captured" else "failed",
@@ -126,6 +132,25 @@ class Gateway:
             view.update(status="failed", response_code=None, decline_reason=reason)
         self.payments[payment_id] = view
         return view
+
+    async def _post_to_processor(self, body: dict[str, object]) -> httpx.Response | None:
+        """Forward, retrying on a lost connection or a 5xx: the processor deduplicates by
+        payment_id, so a retry can never authorize twice."""
+        response: httpx.Response | None = None
+        for attempt in range(1, FORWARD_ATTEMPTS + 1):
+            try:
+                response = await self.network.client("gateway").post(
+                    self.network.url("processor", "/v1/authorizations"),
+                    json=body,
+                    headers={"authorization": f"Bearer {self.processor_key}"},
+                )
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code < 500 and response.status_code != 409:
+                return response
+            if attempt < FORWARD_ATTEMPTS:
+                await self.clock.sleep(min(0.5 * 2 ** (attempt - 1), 5.0))
+        return response
 
     def _build(self) -> FastAPI:
         app = make_app("payviz gateway")
@@ -149,7 +174,7 @@ class Gateway:
                         headers={"idempotent-replayed": "true"},
                     )
             try:
-                status, body = await self._create(merchant, raw)
+                status, body = await self._create(merchant, raw, key)
             except BaseException:
                 if key is not None:
                     self.idempotency.abandon(merchant, key)
@@ -210,7 +235,7 @@ class Gateway:
 
         return app
 
-    async def _create(self, merchant: str, raw: bytes) -> tuple[int, bytes]:
+    async def _create(self, merchant: str, raw: bytes, key: str | None) -> tuple[int, bytes]:
         try:
             body = PaymentRequest.model_validate_json(raw)
         except ValidationError as exc:
@@ -223,7 +248,13 @@ class Gateway:
             check_test_card(body.card.number)
         except (AmountError, CardError) as exc:
             return 422, _dump(error_body("invalid_request", str(exc)))
-        payment_id = "pay_" + secrets.token_hex(8)
+        # One idempotency key, one payment id: a retry the gateway could not answer the
+        # first time reaches the processor as the same payment, which it deduplicates.
+        payment_id = "pay_" + (
+            hashlib.sha256(f"{merchant}:{key}".encode()).hexdigest()[:16]
+            if key
+            else secrets.token_hex(8)
+        )
         self._act(f"accepted payment {payment_id} for order {body.order_id}")
         if body.confirmation == "async":
             pending: dict[str, object] = {

@@ -192,6 +192,55 @@ class Merchant:
 
     # -- notifications -------------------------------------------------------------------
 
+    async def reconcile(self, order_id: str) -> None:
+        """The sweep for an order nobody confirmed: ask the payment service, then decide."""
+        order = self.orders.get(order_id)
+        if order is None or order.status != "pending":
+            return
+        if order.payment_ref is None:
+            self.move(order.id, "failed", "reconciliation", reason="no payment was started")
+            return
+        if order.flow == "redirect":
+            from .merchant_redirect import confirm_with_processor
+
+            found = await confirm_with_processor(self, order.payment_ref)
+            outcome = None if found is None else found.get("status")
+            paid, failed = outcome == "complete", outcome in ("failed", "expired", "open")
+        else:
+            found = await self._lookup_payment(order.payment_ref)
+            outcome = None if found is None else found.get("status")
+            paid, failed = outcome == "succeeded", outcome == "failed"
+        if paid and found is not None:
+            self.move(
+                order.id,
+                "paid",
+                "reconciliation",
+                card=_opt(found.get("card")),
+                response_code=_opt(found.get("response_code")),
+            )
+        elif failed:
+            reason = "the customer left without paying" if outcome in ("open", "expired") else None
+            self.move(
+                order.id,
+                "failed",
+                "reconciliation",
+                response_code=_opt(found.get("response_code")) if found else None,
+                reason=reason or _opt(found.get("decline_reason")) if found else reason,
+            )
+        else:
+            self.orders.note(order.id, f"unresolved: the payment service says {outcome!r}")
+
+    async def _lookup_payment(self, payment_id: str) -> dict[str, object] | None:
+        try:
+            response = await self.network.client("merchant").get(
+                self.network.url("gateway", f"/v1/payments/{payment_id}"),
+                headers={"authorization": f"Bearer {self.gateway_key}"},
+            )
+        except httpx.TransportError:
+            return None
+        data = response.json() if response.status_code == 200 else None
+        return data if isinstance(data, dict) else None
+
     def apply_notification(self, event: dict[str, object], source: str) -> None:
         data = event.get("data")
         if not isinstance(data, dict):
@@ -345,3 +394,7 @@ async def _form(request: Request) -> dict[str, str]:
     """Form fields, decoded leniently: a malformed body yields an empty form, not a 500."""
     raw = (await request.body()).decode("utf-8", errors="replace")
     return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)

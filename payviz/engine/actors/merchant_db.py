@@ -150,6 +150,11 @@ class OrderBook:
                 raise
         return True
 
+    def note(self, order_id: str, reason: str) -> None:
+        """Say why an order is still pending (no transition)."""
+        with self._lock:
+            self._db.execute("UPDATE orders SET reason=? WHERE id=?", (reason, order_id))
+
     def set_payment_ref(self, order_id: str, payment_ref: str) -> None:
         with self._lock:
             self._db.execute("UPDATE orders SET payment_ref=? WHERE id=?", (payment_ref, order_id))

@@ -49,7 +49,7 @@ class Authorization:
     card: str  # masked
     amount_minor: int
     currency: str
-    status: str  # captured | declined | failed
+    status: str  # pending | captured | declined | failed
     response_code: str | None
     auth_code: str | None
     reason: str | None
@@ -92,6 +92,7 @@ class Processor:
         self.return_secret = return_secret
         self.checkout_sessions: dict[str, CheckoutSession] = {}
         self.authorizations: dict[str, Authorization] = {}
+        self._by_payment: dict[str, Authorization] = {}
         self._recent: dict[str, list[float]] = defaultdict(list)
         self.velocity_limit = VELOCITY_LIMIT
         self._acquirer: Acquirer | None = None
@@ -141,15 +142,17 @@ class Processor:
             card=mask_pan(pan),
             amount_minor=amount_minor,
             currency=currency_code,
-            status="declined",
+            status="pending",
             response_code=None,
             auth_code=None,
             reason=None,
         )
         self.authorizations[auth.id] = auth
+        self._by_payment.setdefault(payment_id, auth)
         blocked = self.screen(pan, amount_minor)
         if blocked is not None:
             auth.response_code, auth.reason = blocked
+            auth.status = "declined"
             self._act(f"declined by fraud rules ({auth.card})")
             return auth
         self._act(f"asking the bank to authorize {auth.card}")
@@ -170,6 +173,7 @@ class Processor:
             auth.reason = "the capture was refused"
             self._act("capture refused")
         else:
+            auth.status = "declined"
             auth.reason = RESPONSE_CODES.get(answer.response_code, "declined")
             self._act(f"bank declined: {answer.response_code} {auth.reason}")
         return auth
@@ -202,6 +206,12 @@ class Processor:
             except CardError as exc:
                 raise ActorError(422, "invalid_card", str(exc)) from None
             self._act(f"decrypted the card {mask_pan(pan)}")
+            known = self._by_payment.get(body.payment_id)
+            if known is not None:
+                # the gateway retried a payment it already sent: same answer, no new charge
+                if known.status == "pending":
+                    raise ActorError(409, "in_progress", "this payment is being authorized")
+                return asdict(known)
             auth = await self.authorize(
                 pan,
                 body.amount_minor,
