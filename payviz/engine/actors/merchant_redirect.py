@@ -74,23 +74,16 @@ def add_routes(merchant: Merchant, app: FastAPI) -> None:
             # final: the merchant asks the processor before it moves the order.
             status = await confirm_with_processor(merchant, str(params["session_id"]))
             if status is not None and status.get("order_id") == order.id:
-                outcome = status.get("status")
-                if outcome == "complete" and params.get("status") == "paid":
+                # the link and the processor must agree before the order moves
+                agreed = {"complete": "paid", "failed": "failed"}.get(str(status.get("status")))
+                if agreed is not None and agreed == params.get("status"):
                     merchant.move(
                         order.id,
-                        "paid",
+                        agreed,
                         "return URL + status lookup",
                         card=_str(status.get("card")),
                         response_code=_str(status.get("response_code")),
-                    )
-                elif outcome == "failed" and params.get("status") == "failed":
-                    merchant.move(
-                        order.id,
-                        "failed",
-                        "return URL + status lookup",
-                        card=_str(status.get("card")),
-                        response_code=_str(status.get("response_code")),
-                        reason=_str(status.get("decline_reason")),
+                        reason=_str(status.get("decline_reason")) if agreed == "failed" else None,
                     )
         return RedirectResponse(f"/orders/{order.id}", status_code=303)
 
