@@ -50,7 +50,9 @@ class _EmbeddedServer(uvicorn.Server):
 
 def _listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted connections whose
+    # protocol says TCP, and without it every small response waits ~40 ms for delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         # On Windows SO_REUSEADDR lets another process steal a bound port; elsewhere it
         # only lets a fixed port_base be reused while old connections sit in TIME_WAIT.
