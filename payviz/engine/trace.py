@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -49,7 +49,12 @@ class Message:
     type: Literal["message"] = "message"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # One level deep is all a Message has (str -> str dicts); asdict's recursive deep
+        # copy took two thirds of the time of writing each record to the trace file.
+        data = {name: getattr(self, name) for name in _MESSAGE_FIELDS}
+        data["headers"] = dict(self.headers)
+        data["fields"] = dict(self.fields)
+        return data
 
     @property
     def failed(self) -> bool:
@@ -74,6 +79,7 @@ class StateChange:
         return asdict(self)
 
 
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 Record = Message | StateChange
 Listener = Callable[[Record], None]
 
