@@ -21,7 +21,7 @@ from .engine.scenario import Scenario
 from .engine.session import CheckoutResult, Session
 from .engine.trace import Message
 
-SUBCOMMANDS = ("run", "serve", "export", "chaos")
+SUBCOMMANDS = ("run", "serve", "export", "chaos", "bench", "load")
 DIAGRAM_FORMATS = ("mermaid", "plantuml")
 EXPORT_FORMATS = ("mermaid", "plantuml", "har", "jsonl", "svg", "png")
 
@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_chaos import add_chaos_parser
 
     add_chaos_parser(sub)
+    from .bench.commands import add_parsers as add_bench_parsers
+
+    add_bench_parsers(sub)
     return parser
 
 
@@ -256,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve_command(args)
         if args.command == "export":
             return export_command(args)
+        if args.command in ("bench", "load"):
+            from .bench.commands import command as bench_or_load
+
+            return bench_or_load(args, UsageError)
         if args.command == "chaos":
             from .cli_chaos import chaos_command
 

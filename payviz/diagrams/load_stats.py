@@ -73,15 +73,24 @@ def hop_latencies(hops: Iterable[HopSample]) -> list[HopLatency]:
     ]
 
 
-def throughput_series(finished: Sequence[float], bucket: float = 0.5) -> list[tuple[float, float]]:
-    """(time, checkouts per second) for each `bucket` seconds of the run, from the
-    moments checkouts finished; the time is the bucket's end."""
+def throughput_series(
+    finished: Sequence[float], bucket: float = 0.5, window: float | None = None
+) -> list[tuple[float, float]]:
+    """(time, checkouts per second) at the end of each `bucket` seconds of the run, from
+    the moments checkouts finished, averaged over the last `window` seconds (default: one
+    bucket). Checkouts finish in bursts, so a window of a few buckets reads better."""
     if not finished or bucket <= 0:
         return []
     buckets = [0] * (int(max(finished) // bucket) + 1)
     for moment in finished:
         buckets[int(moment // bucket)] += 1
-    return [((index + 1) * bucket, count / bucket) for index, count in enumerate(buckets)]
+    span = max(1, round((window or bucket) / bucket))
+    series: list[tuple[float, float]] = []
+    running = 0
+    for index, count in enumerate(buckets):
+        running += count - (buckets[index - span] if index >= span else 0)
+        series.append(((index + 1) * bucket, running / (min(index + 1, span) * bucket)))
+    return series
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +106,18 @@ class Histogram:
 
 
 def latency_histogram(values: Sequence[float], bins: int = 24) -> Histogram:
-    """An even-width histogram from 0 to the 99th percentile; slower values go in the
-    last bin, so one straggler does not squash the rest into a single bar."""
+    """An even-width histogram from just under the fastest value to the 99th percentile;
+    slower values go in the last bin, so one straggler does not squash the rest."""
     if not values or bins < 1:
         return Histogram((), ())
     top = percentile(values, 99) or max(values) or 1.0
-    width = top / bins
+    low = min(values) * 0.9 if min(values) < top else 0.0
+    width = (top - low) / bins
     counts = [0] * bins
     for value in values:
-        counts[min(int(value / width), bins - 1) if width > 0 else 0] += 1
-    return Histogram(tuple(i * width for i in range(bins + 1)), tuple(counts))
+        slot = int((value - low) / width) if width > 0 else 0
+        counts[min(max(slot, 0), bins - 1)] += 1
+    return Histogram(tuple(low + i * width for i in range(bins + 1)), tuple(counts))
 
 
 def link_counts(records: Iterable[Record]) -> dict[Link, int]:

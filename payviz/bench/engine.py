@@ -1,0 +1,120 @@
+"""engine.inprocess and engine.loopback: full direct checkouts per second against the floor.
+
+Checkouts run one after another in one Session on one event loop (one core): real JWE,
+ISO 8583, Standard Webhooks HMAC, SQLite and capture of every message. The floor is the
+same operations done bare (see `floor.py`), measured in the same run; rounds alternate
+between the two and each keeps its best round, so a noisy neighbour hurts both alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from payviz.engine.load import LoadPlan, clock_for, prepare_world
+from payviz.engine.network import Transport
+from payviz.engine.scenario import Scenario
+from payviz.engine.session import Session
+
+from .floor import OperationCounts, asgi_client, time_bare, time_round_trips
+from .https_floor import https_client
+from .report import Figure
+
+SCENARIO = Scenario(mode="direct", decision="approve")
+
+
+@asynccontextmanager
+async def _session(transport: Transport, checkouts: int) -> AsyncIterator[Session]:
+    session = Session(transport=transport, clock=clock_for(transport))
+    await session.start()
+    prepare_world(session.world, LoadPlan(count=checkouts * 4))
+    try:
+        yield session
+    finally:
+        await session.close()
+
+
+async def time_checkouts(session: Session, checkouts: int) -> float:
+    """Seconds per direct checkout, run one after another."""
+    started = time.perf_counter()
+    for _ in range(checkouts):
+        await session.run_checkout(SCENARIO)
+    return (time.perf_counter() - started) / checkouts
+
+
+async def count_operations(session: Session) -> OperationCounts:
+    """What one direct checkout does, read from the trace of a real one."""
+    result = await session.run_checkout(SCENARIO)
+    return OperationCounts.from_messages(session.trace.messages(result.checkout))
+
+
+async def measure_inprocess(checkouts: int, rounds: int) -> Figure:
+    async with _session("inprocess", checkouts * rounds + 8) as session:
+        counts = await count_operations(session)
+        for _ in range(5):
+            await session.run_checkout(SCENARIO)  # warm-up
+        real, floor = [], []
+        async with asgi_client() as client:
+            for _ in range(rounds):
+                real.append(await time_checkouts(session, checkouts))
+                floor.append(await time_bare(counts, checkouts, client))
+    best, bare = min(real), min(floor)
+    ratio = best / bare
+    return Figure(
+        name="engine.inprocess",
+        value=1 / best,
+        unit="checkouts/s",
+        target="<= 1.5x floor time",
+        ratio=ratio,
+        passed=ratio <= 1.5,
+        extra={
+            "ms_per_checkout": best * 1000,
+            "floor_ms_per_checkout": bare * 1000,
+            "floor_checkouts_per_s": 1 / bare,
+            "round_trips": counts.round_trips,
+            "jwe": counts.jwe,
+            "iso8583_messages": counts.iso,
+            "notifications": counts.notifications,
+        },
+    )
+
+
+async def measure_loopback(checkouts: int, rounds: int) -> Figure:
+    async with _session("loopback", checkouts * rounds + 8) as session:
+        counts = await count_operations(session)
+        for _ in range(3):
+            await session.run_checkout(SCENARIO)
+        real, floor = [], []
+        async with https_client() as client:
+            for _ in range(rounds):
+                real.append(await time_checkouts(session, checkouts))
+                trips = await time_round_trips(counts.round_trips * checkouts, client)
+                floor.append(trips * counts.round_trips)
+    best, bare = min(real), min(floor)
+    ratio = best / bare
+    return Figure(
+        name="engine.loopback",
+        value=1 / best,
+        unit="checkouts/s",
+        target="<= 2x floor time",
+        ratio=ratio,
+        passed=ratio <= 2.0,
+        extra={
+            "ms_per_checkout": best * 1000,
+            "floor_ms_per_checkout": bare * 1000,
+            "round_trips": counts.round_trips,
+            "floor_ms_per_round_trip": bare / counts.round_trips * 1000,
+        },
+    )
+
+
+def run_engine(checkouts: int, rounds: int) -> list[Figure]:
+    return [
+        asyncio.run(measure_inprocess(checkouts, rounds)),
+        asyncio.run(measure_loopback(max(checkouts // 2, 1), rounds)),
+    ]
+
+
+__all__ = ["measure_inprocess", "measure_loopback", "run_engine"]

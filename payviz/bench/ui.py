@@ -1,0 +1,148 @@
+"""ui.startup, ui.frame and ui.log: the desktop app measured in fresh processes.
+
+Each figure comes from a probe module of `payviz.ui` started as its own process under the
+offscreen platform (`QT_QPA_PLATFORM=offscreen`), so this process never imports Qt and a
+probe's memory and start-up are its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .report import Figure, failed_figure
+
+LOG_MESSAGES = 1_000_000
+PROBE_TIMEOUT = 300
+
+
+def _probe(module: str, *args: str) -> tuple[dict[str, Any], float]:
+    """Run `python -m module args`; its JSON line and the monotonic time it was started."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=PROBE_TIMEOUT,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{module} failed: {(done.stderr or done.stdout).strip()[-300:]}")
+    data: dict[str, Any] = json.loads(lines[-1])
+    if "error" in data:
+        raise RuntimeError(f"{module}: {data['error']}")
+    return data, started
+
+
+def measure_startup(runs: int) -> Figure:
+    """Process start to first painted main window, against a bare QMainWindow."""
+    app: list[float] = []
+    bare: list[float] = []
+    for _ in range(runs):  # alternate, so drift in the machine's load hits both
+        for flag, into in (([], app), (["--bare"], bare)):
+            data, started = _probe("payviz.ui.startup_probe", *flag)
+            into.append(float(data["painted_at"]) - started)
+    value, floor = statistics.median(app), statistics.median(bare)
+    ratio = value / floor
+    return Figure(
+        "ui.startup",
+        value * 1000,
+        "ms",
+        "<= 1.5x floor time",
+        ratio,
+        ratio <= 1.5,
+        {"floor_ms": floor * 1000, "runs": runs, "best_ms": min(app) * 1000},
+    )
+
+
+def measure_frame(tokens: int, frames: int) -> Figure:
+    data, _ = _probe("payviz.ui.frame_probe", str(tokens), str(frames))
+    p99 = float(data["p99_ms"])
+    return Figure(
+        "ui.frame",
+        p99,
+        "ms (p99)",
+        "p99 <= 16 ms",
+        None,
+        p99 <= 16.0,
+        {
+            "p50_ms": float(data["p50_ms"]),
+            "tokens": tokens,
+            "frames": frames,
+            "size": "x".join(str(v) for v in data["size"]),
+        },
+    )
+
+
+def measure_log(messages: int) -> list[Figure]:
+    """The log model with a 1,000,000-message trace; fewer messages scale linearly."""
+    with tempfile.TemporaryDirectory(prefix="payviz-bench-") as folder:
+        data, _ = _probe("payviz.ui.log_probe", str(messages), str(Path(folder) / "t.jsonl"))
+    scale = LOG_MESSAGES / messages
+    note = "" if scale == 1 else f"measured on {messages:,} messages, times scaled x{scale:g}"
+    load = (float(data["read_s"]) + float(data["fill_s"])) * scale
+    filtered = float(data["filter_s"]) * scale
+    per_message = float(data["bytes_per_message"])
+    common = {"messages": LOG_MESSAGES, "measured_messages": messages}
+    return [
+        Figure(
+            "ui.log.load",
+            load,
+            "s",
+            "<= 3 s",
+            None,
+            load <= 3.0,
+            {
+                **common,
+                "read_s": float(data["read_s"]) * scale,
+                "fill_model_s": float(data["fill_s"]) * scale,
+            },
+            note,
+        ),
+        Figure(
+            "ui.log.filter",
+            filtered * 1000,
+            "ms",
+            "<= 150 ms",
+            None,
+            filtered <= 0.150,
+            {**common, "kept_rows": data["filter_kept"]},
+            note,
+        ),
+        Figure(
+            "ui.log.memory",
+            per_message,
+            "bytes/message",
+            "<= 1024 bytes",
+            None,
+            per_message <= 1024,
+            common,
+        ),
+    ]
+
+
+def run_ui(startup_runs: int, frames: int, log_messages: int) -> list[Figure]:
+    """The three UI groups; one that cannot be measured becomes a failed figure."""
+    plan: list[tuple[str, str, str, Callable[[], list[Figure]]]] = [
+        ("ui.startup", "ms", "<= 1.5x floor time", lambda: [measure_startup(startup_runs)]),
+        ("ui.frame", "ms (p99)", "p99 <= 16 ms", lambda: [measure_frame(500, frames)]),
+        ("ui.log", "s", "<= 3 s", lambda: measure_log(log_messages)),
+    ]
+    figures: list[Figure] = []
+    for name, unit, target, measure in plan:
+        try:
+            figures += measure()
+        except (RuntimeError, subprocess.TimeoutExpired, OSError, KeyError) as exc:
+            figures.append(failed_figure(name, unit, target, str(exc)))
+    return figures
