@@ -24,7 +24,7 @@ check: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 screenshots: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/direct-jwe.png --mode direct --step 3
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/direct-jwe.png --mode direct --step 2
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/redirect-declined.png --mode redirect --decision decline
 
 clean:
