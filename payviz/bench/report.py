@@ -54,7 +54,8 @@ def _clean(value: Any) -> Any:
 
 def failed_figure(name: str, unit: str, target: str, error: str) -> Figure:
     """A figure whose measurement itself failed: reported, never silently left out."""
-    return Figure(name, math.nan, unit, target, None, False, note=f"not measured: {error}")
+    last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
+    return Figure(name, math.nan, unit, target, None, False, note=f"not measured: {last}")
 
 
 def _value(value: float) -> str:
