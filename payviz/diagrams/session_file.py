@@ -9,7 +9,11 @@ says more than the engine's::
      "scenarios": [{"checkout": 1, "scenario": {"mode": "direct", "notify": null, ...}}]}
 
 `scenarios` lists each checkout's `Scenario` (its JSON form) by checkout number, so
-"run it again" replays exactly what was run. Then come the records, one per line, as the
+"run it again" replays exactly what was run. Two optional fields let a reopened session be
+inspected as it was recorded: `keylog` (the session's key log, the object `--keylog` writes:
+it opens the JWEs and checks the signatures) and `started` (the Unix time of the trace's
+clock origin, to judge a webhook timestamp's age). Both are absent from older files and
+from the JSONL export, which should not carry secrets. Then come the records, one per line, as the
 engine writes them. A trace the engine wrote (no `scenarios`) opens as a session without
 scenarios; a header scenario that no longer validates (a card removed from the test set)
 is reported in `skipped` and the trace still opens. Any file name works; `.jsonl` keeps
@@ -48,12 +52,16 @@ class SavedSession:
         scenarios: checkout number -> the scenario that ran it (empty for a bare trace).
         skipped: (line number, reason) for each line or header scenario left out.
         saved: when the file was saved, as written in its header ("" if unknown).
+        keylog: the key log saved with the session ({} if none was).
+        started: Unix time of the trace's clock origin (None if unknown).
     """
 
     records: tuple[Record, ...]
     scenarios: dict[int, Scenario] = field(default_factory=dict)
     skipped: list[tuple[int, str]] = field(default_factory=list)
     saved: str = ""
+    keylog: dict[str, Any] = field(default_factory=dict)
+    started: float | None = None
 
     @property
     def messages(self) -> list[Message]:
@@ -61,11 +69,15 @@ class SavedSession:
 
 
 def session_header(
-    scenarios: Mapping[int, Scenario], saved: datetime | None = None
+    scenarios: Mapping[int, Scenario],
+    saved: datetime | None = None,
+    *,
+    keylog: Mapping[str, Any] | None = None,
+    started: float | None = None,
 ) -> dict[str, Any]:
     """The header line of a session file (see the module's docstring)."""
     moment = (saved or datetime.now(UTC)).astimezone(UTC)
-    return {
+    header: dict[str, Any] = {
         "type": "header",
         "schema": SCHEMA_VERSION,
         "generator": "payviz",
@@ -76,15 +88,24 @@ def session_header(
             for checkout, scenario in sorted(scenarios.items())
         ],
     }
+    if keylog:
+        header["keylog"] = dict(keylog)
+    if started is not None:
+        header["started"] = started
+    return header
 
 
 def session_lines(
     records: Iterable[Record],
     scenarios: Mapping[int, Scenario] | None = None,
     saved: datetime | None = None,
+    *,
+    keylog: Mapping[str, Any] | None = None,
+    started: float | None = None,
 ) -> Iterator[str]:
     """The file's lines, each ending in a newline: the header, then one per record."""
-    yield json.dumps(session_header(scenarios or {}, saved)) + "\n"
+    header = session_header(scenarios or {}, saved, keylog=keylog, started=started)
+    yield json.dumps(header) + "\n"
     for record in records:
         yield json.dumps(record.to_json(), ensure_ascii=False) + "\n"
 
@@ -94,12 +115,18 @@ def save_session(
     records: Iterable[Record],
     scenarios: Mapping[int, Scenario] | None = None,
     saved: datetime | None = None,
+    *,
+    keylog: Mapping[str, Any] | None = None,
+    started: float | None = None,
 ) -> None:
-    """Write a session file atomically (OSError if the folder cannot be written)."""
+    """Write a session file atomically (OSError if the folder cannot be written).
+
+    `keylog` and `started` are kept in the header so the session reopens fully inspectable.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.writelines(session_lines(records, scenarios, saved))
+            out.writelines(session_lines(records, scenarios, saved, keylog=keylog, started=started))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -128,8 +155,21 @@ def open_session(path: Path) -> SavedSession:
             skipped.append((1, result))
         else:
             scenarios[result[0]] = result[1]
-    saved = loaded.header.get("saved", "") if loaded.header else ""
-    return SavedSession(loaded.records, scenarios, sorted(skipped), str(saved))
+    header = loaded.header or {}
+    keylog = header.get("keylog")
+    if keylog is not None and not isinstance(keylog, dict):
+        skipped.append((1, "the header's keylog is not an object"))
+    started = header.get("started")
+    if started is not None and not isinstance(started, int | float):
+        skipped.append((1, "the header's started time is not a number"))
+    return SavedSession(
+        loaded.records,
+        scenarios,
+        sorted(skipped),
+        str(header.get("saved", "")),
+        keylog if isinstance(keylog, dict) else {},
+        float(started) if isinstance(started, int | float) else None,
+    )
 
 
 __all__ = ["SavedSession", "open_session", "save_session", "session_header", "session_lines"]

@@ -1,8 +1,10 @@
 """The desktop app's entry point, and `--snapshot` for screenshots without a display.
 
-`payviz` (no subcommand) calls `main(argv)` with the arguments after the program name.
+`payviz` (no subcommand) calls `main(argv)` with the arguments after the program name;
+`payviz TRACE_FILE` opens a trace, a saved session or a HAR at start.
 `--snapshot FILE.png` runs one checkout, moves the playhead to the last message of a step,
-renders the whole window to a PNG (fine under QT_QPA_PLATFORM=offscreen) and exits.
+renders the whole window to a PNG (fine under QT_QPA_PLATFORM=offscreen) and exits;
+`--panel sequence` shows the sequence view instead of the log in it.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ SNAPSHOT_TIMEOUT_MS = 60_000
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="payviz", description="payviz desktop app")
+    parser.add_argument("path", nargs="?", type=Path, help="a trace, saved session or HAR to open")
     parser.add_argument("--snapshot", type=Path, metavar="FILE.png", help="render and exit")
     parser.add_argument("--mode", choices=MODES, default="direct")
     parser.add_argument("--decision", choices=DECISIONS)
     all_notify = sorted({n for styles in NOTIFY_BY_MODE.values() for n in styles})
     parser.add_argument("--notify", choices=all_notify)
     parser.add_argument("--step", type=int, help="show the last message of this step")
+    parser.add_argument("--panel", choices=("log", "sequence"), default="log")
     return parser
 
 
@@ -58,6 +62,7 @@ def snapshot(window: MainWindow, args: argparse.Namespace) -> int:
     controls.set_choice(controls.decision_box, args.decision)
     fields = {**controls.scenario_fields(), "notify": args.notify, "decision": args.decision}
     window.resize(*SNAPSHOT_SIZE)
+    window.docks[args.panel].raise_()
     window.show()
     outcome: list[str | None] = []
     loop = QEventLoop()
@@ -102,4 +107,6 @@ def main(argv: list[str]) -> int:
     window = MainWindow()
     app.aboutToQuit.connect(window.bridge.shutdown)
     window.show()
+    if args.path is not None:
+        window.file_menu.open_path(args.path)
     return app.exec()

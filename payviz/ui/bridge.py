@@ -13,16 +13,28 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from payviz.engine.invariants import Violation, check
 from payviz.engine.scenario import Scenario
-from payviz.engine.session import Session
+from payviz.engine.session import CheckoutResult, Session
 from payviz.engine.trace import Record
 
 SessionFactory = Callable[[], Session]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutReport:
+    """What the engine thread hands back for one checkout: its outcome, the scenario that
+    ran it and the invariants broken afterwards (checked on the engine thread)."""
+
+    result: CheckoutResult
+    scenario: Scenario
+    violations: tuple[Violation, ...]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -43,6 +55,8 @@ class EngineBridge(QObject):
     Signals:
         records_recorded(list): trace records (Message / StateChange) in order, batched.
         checkout_finished(object): the CheckoutResult of a checkout.
+        invariants_checked(list): the Violations found after that checkout ([]: all hold),
+            emitted right before checkout_finished.
         checkout_failed(str): why a checkout could not run (bad input, engine refusal).
         busy_changed(bool): True while at least one checkout is running.
 
@@ -50,11 +64,13 @@ class EngineBridge(QObject):
         keylog: the session's key log (JWE private keys, webhook secrets), refreshed after
             every checkout; the inspector verifies messages with it.
         started_at: Unix time of the trace's clock origin (message times are relative).
+        scenarios: checkout number -> the Scenario that ran it (what a saved session keeps).
         batch_ms: how often queued records are handed to the UI.
     """
 
     records_recorded = Signal(list)
     checkout_finished = Signal(object)
+    invariants_checked = Signal(list)
     checkout_failed = Signal(str)
     busy_changed = Signal(bool)
     # Emitted on the engine thread, delivered on the UI thread: (result, error text).
@@ -76,6 +92,7 @@ class EngineBridge(QObject):
         self._lock = asyncio.Lock()  # one checkout at a time; binds to the loop on first use
         self.keylog: dict[str, Any] = {}
         self.started_at: float | None = None
+        self.scenarios: dict[int, Scenario] = {}
         self.batch_ms = batch_ms
         self._timer = QTimer(self)
         self._timer.setInterval(batch_ms)
@@ -131,7 +148,11 @@ class EngineBridge(QObject):
             return
         self._drain()  # every record of the checkout reaches the UI before its outcome
         self._pending -= 1
-        if error is None:
+        if isinstance(result, CheckoutReport):
+            self.scenarios[result.result.checkout] = result.scenario
+            self.invariants_checked.emit(list(result.violations))
+            self.checkout_finished.emit(result.result)
+        elif error is None:
             self.checkout_finished.emit(result)
         else:
             self.checkout_failed.emit(str(error))
@@ -173,13 +194,15 @@ class EngineBridge(QObject):
         self.keylog = session.keylog()
         self.started_at = session.world.recorder.started
 
-    async def _checkout(self, scenario: Scenario) -> object:
+    async def _checkout(self, scenario: Scenario) -> CheckoutReport:
         await asyncio.wrap_future(self._ready)
         assert self._session is not None
         async with self._lock:
             result = await self._session.run_checkout(scenario)
             self.keylog = self._session.keylog()
-            return result
+            # The guarantees are judged here, on the engine thread, over the world's state.
+            violations = tuple(check(self._session.world))
+            return CheckoutReport(result, scenario, violations)
 
     def _on_future_done(self, future: concurrent.futures.Future[Any]) -> None:
         self._futures.discard(future)

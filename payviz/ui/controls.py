@@ -146,6 +146,7 @@ class RunControls(QToolBar):
     Attributes:
         mode_group: the Direct / Redirect toggle; notify_box, decision_box, card_box,
             amount_box, currency_box: the scenario's other fields.
+        faults: fault specs for the next checkouts (set from the faults panel).
     """
 
     mode_changed = Signal(str)
@@ -198,7 +199,11 @@ class RunControls(QToolBar):
         self.currency_box.addItems(list(CURRENCIES))
         self.currency_box.currentTextChanged.connect(self._on_currency_changed)
         self.addWidget(self.currency_box)
+        self.faults: tuple[str, ...] = ()
         self._fill_notify("direct")
+
+    def set_faults(self, specs: tuple[str, ...]) -> None:
+        self.faults = tuple(specs)
 
     def _combo(self, caption: str) -> QComboBox:
         self.addWidget(_gap(8))
@@ -257,6 +262,7 @@ class RunControls(QToolBar):
             "card": self.card_number(),
             "amount_minor": to_minor(amount, code),
             "currency": code,
+            "faults": self.faults,
         }
 
 

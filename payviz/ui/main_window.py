@@ -1,13 +1,28 @@
 """The main window: the animated diagram in the middle, log, inspector and narration around.
 
-Every view follows one Player: the diagram's token, the highlighted log row, the inspector,
-the narration and the status bar all show the message at the playhead.
+Every view follows one Player: the diagram's token, the highlighted log row and sequence
+arrow, the inspector, the narration and the status bar all show the message at the
+playhead. What is shown is either the live session's trace or a file opened from the File
+menu (a saved session, a trace or a HAR), replayed the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
 from PySide6.QtCore import QByteArray, QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QColor, QIcon, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
@@ -19,8 +34,10 @@ from PySide6.QtWidgets import (
 
 from payviz.diagrams.node_state import node_states
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
+from payviz.engine.invariants import Violation
+from payviz.engine.scenario import Scenario
 from payviz.engine.session import CheckoutResult
-from payviz.engine.trace import Record
+from payviz.engine.trace import Message, Record
 
 from .bridge import EngineBridge
 from .controls import (
@@ -31,15 +48,20 @@ from .controls import (
     media_icon,
 )
 from .diagram import DiagramView, LegendWidget
+from .faults_panel import FaultsPanel
+from .file_menu import FileMenu
 from .inspector import InspectorPanel
+from .invariants_badge import InvariantsBadge, describe
 from .log_model import LogPanel, TraceFilterProxy, TraceTableModel, svg_icon
 from .narration import NarrationPanel, step_caption
 from .player import Player
+from .sequence_view import SequenceView
 
 ORGANIZATION = APPLICATION = "payviz"
 BASE_POINT_SIZE = 11.0
 SHORTCUTS = (
     ("Ctrl+R", "Run checkout"),
+    ("Ctrl+O / Ctrl+S", "Open / save a session"),
     ("Space", "Play / pause"),
     ("Right / Left", "Step forward / back"),
     ("Home / End", "Restart / go to the end"),
@@ -52,14 +74,25 @@ def app_icon() -> QIcon:
     return svg_icon("app")
 
 
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """The widget in a scroll area: a dock shown later must not raise the window's minimum."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    return area
+
+
 class MainWindow(QMainWindow):
     """payviz's window: run a checkout, then replay it hop by hop.
 
     Attributes:
         bridge: the EngineBridge (engine thread); player: the playhead.
         log_model / log_proxy: the trace as a table and its filter.
-        diagram, inspector, narration, log: the views; run_controls, playback_controls:
-            the toolbar widgets; records: every trace record received, in order.
+        diagram, inspector, narration, log, sequence: the views; run_controls,
+            playback_controls: the toolbar widgets; faults: the faults panel.
+        records: the records shown, in order (the live session's, or an opened file's).
+        source: the file shown, or None for the live session.
+        file_menu: the File menu's commands; invariants_badge: the last run's verdict.
     """
 
     def __init__(
@@ -76,6 +109,10 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings(ORGANIZATION, APPLICATION)
         self.player = Player(self)
         self.records: list[Record] = []
+        self.source: Path | None = None
+        self._live_records: list[Record] = []
+        self._opened: dict[str, Any] = {}  # an opened file's keylog, started and scenarios
+        self._violations: list[Violation] | None = None
         self.log_model = TraceTableModel(self)
         self.log_proxy = TraceFilterProxy(self)
         self.log_proxy.setSourceModel(self.log_model)
@@ -88,23 +125,34 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel()
         self.narration = NarrationPanel()
         self.log = LogPanel(self.log_proxy)
+        self.sequence = SequenceView()
         self.legend = LegendWidget()
-        legend_area = QScrollArea()  # scrolls rather than raising the window's minimum size
-        legend_area.setWidget(self.legend)
-        legend_area.setWidgetResizable(True)
+        self.faults = FaultsPanel()
+        legend_area = _scrolling(self.legend)
         self.docks = {
             "narration": self._dock(
                 "Narration", self.narration, Qt.DockWidgetArea.BottomDockWidgetArea
             ),
             "log": self._dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea),
+            "sequence": self._dock(
+                "Sequence", self.sequence, Qt.DockWidgetArea.BottomDockWidgetArea
+            ),
             "inspector": self._dock(
                 "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
             ),
             "legend": self._dock("Legend", legend_area, Qt.DockWidgetArea.RightDockWidgetArea),
+            "faults": self._dock(
+                "Faults", _scrolling(self.faults), Qt.DockWidgetArea.RightDockWidgetArea
+            ),
         }
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.docks["narration"], self.docks["log"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.docks["log"], self.docks["sequence"])  # "Log | Sequence"
+        self.tabifyDockWidget(self.docks["inspector"], self.docks["faults"])
+        self.docks["log"].raise_()
+        self.docks["inspector"].raise_()
         self.docks["legend"].hide()
+        self.docks["faults"].hide()
 
         self.run_action = self._action("&Run checkout", "Ctrl+R", self._on_run_triggered)
         self.run_action.setIcon(media_icon("play", QColor(OKABE_ITO["bluish_green"])))
@@ -118,7 +166,10 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.playback_controls)
         self.outcome_label = QLabel("")
         self.outcome_label.setMinimumWidth(420)  # fixed floor: text changes never resize
+        self.invariants_badge = InvariantsBadge()
+        self.statusBar().addPermanentWidget(self.invariants_badge)
         self.statusBar().addPermanentWidget(self.outcome_label)
+        self.setAcceptDrops(True)
         self._build_menus()
         self._connect()
         self.resize(1600, 1000)
@@ -150,6 +201,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        self.file_menu = FileMenu(self, file_menu)
         file_menu.addAction(self._action("&Quit", "Ctrl+Q", self.close))
         view = menu.addMenu("&View")
         legend = self.docks["legend"].toggleViewAction()
@@ -165,10 +217,11 @@ class MainWindow(QMainWindow):
         view.addAction(self._action("&Reset zoom", "Ctrl+0", self.reset_zoom))
         view.addAction(self._action("&Full screen", "F11", self.toggle_full_screen))
         view.addSeparator()
-        for key in ("narration", "log", "inspector"):
+        for key in ("narration", "log", "sequence", "inspector", "faults"):
             view.addAction(self.docks[key].toggleViewAction())
         run = menu.addMenu("&Run")
         run.addAction(self.run_action)
+        run.addAction(self._action("&Faults…", "Ctrl+Shift+F", self.show_faults))
         run.addSeparator()
         actions = self.playback_actions
         for action in (actions.play, actions.forward, actions.back, actions.first, actions.last):
@@ -182,6 +235,7 @@ class MainWindow(QMainWindow):
         bridge.records_recorded.connect(self._on_records_recorded)
         bridge.checkout_finished.connect(self._on_checkout_finished)
         bridge.checkout_failed.connect(self._on_checkout_failed)
+        bridge.invariants_checked.connect(self._on_invariants_checked)
         bridge.busy_changed.connect(self._on_busy_changed)
         player.position_changed.connect(self._on_position_changed)
         player.playing_changed.connect(self.playback_actions.set_playing)
@@ -191,26 +245,106 @@ class MainWindow(QMainWindow):
         self.playback_controls.scrubbed.connect(player.go_to)
         self.diagram.token_arrived.connect(player.on_token_arrived)
         self.log.row_activated.connect(player.go_to)
+        self.sequence.arrow_activated.connect(player.go_to)
+        self.faults.faults_changed.connect(self.run_controls.set_faults)
+        self.run_controls.mode_changed.connect(self.faults.set_mode)
 
     # -- engine ----------------------------------------------------------------------------
 
     def _on_run_triggered(self) -> None:
+        if self.source is not None:  # back from a file to the live session
+            self.show_records(self._live_records)
         if self.bridge.run_checkout(self.run_controls.scenario_fields()):
             self.player.set_live(True)
             self.player.play_from(self.player.length)  # follow the new checkout from its start
             self.statusBar().showMessage("Running a checkout...")
 
     def _on_records_recorded(self, records: list[Record]) -> None:
+        self._live_records.extend(records)
+        if self.source is not None:  # a file is shown; the live trace waits for Run
+            return
         self.records.extend(records)
         self.log_model.append_records(records)
+        # The views first: a playhead waiting for these messages moves as the player gets them.
+        self.sequence.append_messages(r for r in records if isinstance(r, Message))
         self.player.append_records(records)
+
+    def _on_invariants_checked(self, violations: list[Violation]) -> None:
+        self._violations = violations
+        if self.source is None:
+            self.invariants_badge.show_result(violations)
 
     def _on_checkout_finished(self, result: CheckoutResult) -> None:
         count = result.last_seq - result.first_seq + 1
+        scenario = self.bridge.scenarios.get(result.checkout)
+        faults = f" with {', '.join(scenario.faults)}" if scenario and scenario.faults else ""
+        verdict = describe(self._violations) if self._violations is not None else ""
         self.statusBar().showMessage(
-            f"Checkout {result.checkout} recorded: {count} records. "
+            f"Checkout {result.checkout} recorded{faults}: {count} records. {verdict} "
             "Step through it with the arrow keys."
         )
+
+    # -- what is shown ---------------------------------------------------------------------
+
+    def show_records(
+        self,
+        records: Sequence[Record],
+        *,
+        keylog: Mapping[str, Any] | None = None,
+        started: float | None = None,
+        scenarios: Mapping[int, Scenario] | None = None,
+        source: Path | None = None,
+    ) -> None:
+        """Replay these records in every view: an opened file's, or (source None) the live
+        session's. The playhead goes to the first message, paused."""
+        self.source = source
+        self._opened = {"keylog": dict(keylog or {}), "started": started}
+        self._opened["scenarios"] = dict(scenarios or {})
+        self.player.clear()
+        self.records[:] = records  # in place: the diagram holds this very list
+        self.log_model.clear()
+        self.log_model.append_records(self.records)
+        self.player.append_records(self.records)
+        self.sequence.set_messages(self.player.messages)
+        self.diagram.set_records(self.records)
+        if source is None and self._violations is not None:
+            self.invariants_badge.show_result(self._violations)
+        else:
+            self.invariants_badge.clear_result()  # a file says nothing of invariants
+        title = "payviz" if source is None else f"payviz \u2014 {source.name}"
+        self.setWindowTitle(title)
+        self.player.go_to(0)
+
+    @property
+    def keylog(self) -> Mapping[str, Any]:
+        """The key log of what is shown (the inspector opens JWEs and checks signatures)."""
+        return self.bridge.keylog if self.source is None else self._opened["keylog"]
+
+    @property
+    def started_at(self) -> float | None:
+        return self.bridge.started_at if self.source is None else self._opened["started"]
+
+    @property
+    def scenarios(self) -> dict[int, Scenario]:
+        return dict(self.bridge.scenarios if self.source is None else self._opened["scenarios"])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if FileMenu.dropped_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = FileMenu.dropped_file(event.mimeData())
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.file_menu.open_path(path)
+
+    def show_faults(self) -> None:
+        self.docks["faults"].show()
+        self.docks["faults"].raise_()
 
     def _on_checkout_failed(self, reason: str) -> None:
         self.player.set_live(False)
@@ -218,6 +352,7 @@ class MainWindow(QMainWindow):
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.run_action.setEnabled(not busy)
+        self.file_menu.set_busy(busy)
         if not busy:
             self.player.set_live(False)
 
@@ -227,8 +362,9 @@ class MainWindow(QMainWindow):
         message = self.player.current
         self.log_model.set_current_row(index)
         self.narration.show_message(message)
-        self.inspector.show_message(message, self.bridge.keylog, self.bridge.started_at)
+        self.inspector.show_message(message, self.keylog, self.started_at)
         self.playback_controls.set_position(index, step_caption(message))
+        self.sequence.set_current(index)
         if message is None:
             self.diagram.clear()
             self.diagram.set_records(self.records)
@@ -273,6 +409,7 @@ class MainWindow(QMainWindow):
         self._apply_font()
         self.narration.set_scale(self._scale)
         self.inspector.set_scale(self._scale)
+        self.sequence.set_scale(self._scale)
 
     def zoom_in(self) -> None:
         self.diagram.zoom_in()
@@ -320,7 +457,7 @@ class MainWindow(QMainWindow):
             self._restored = True
             self.resizeDocks([self.docks["inspector"]], [620], Qt.Orientation.Horizontal)
             self.resizeDocks(
-                [self.docks["narration"], self.docks["log"]], [205, 245], Qt.Orientation.Vertical
+                [self.docks["narration"], self.docks["log"]], [185, 265], Qt.Orientation.Vertical
             )
 
     def save_settings(self) -> None:

@@ -1,0 +1,331 @@
+"""The File menu: save and open sessions, recent files, HAR import and every export.
+
+Reading and writing are the diagrams layer's (`session_file`, `exports`, `har`); this
+module asks for file names, reports what could not be read, and hands the records to the
+window, which replays them like any checkout. Message boxes open window-modal without
+blocking (`open()`), so nothing here waits in a nested event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from PySide6.QtCore import QMimeData, QObject, QUrl, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMenu
+
+from payviz.diagrams.exports import SUFFIXES, TEXT_FORMATS, looks_like_har, render
+from payviz.diagrams.har import HarFormatError, from_har
+from payviz.diagrams.session_file import open_session, save_session
+from payviz.diagrams.trace_io import TraceFormatError, describe_skipped
+from payviz.engine.trace import Record
+
+from .har_dialog import HostMapDialog
+from .notice import Notice
+from .render import save_png, write_scene_svg, write_sequence_svg
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+MAX_RECENT: Final = 8
+OPENABLE: Final = (".jsonl", ".json", ".har")
+TEXT_LABELS: Final = {
+    "mermaid": "&Mermaid",
+    "plantuml": "&PlantUML",
+    "har": "&HAR",
+    "jsonl": "&JSONL trace",
+}
+IMAGE_EXPORTS: Final = {
+    "diagram-svg": "&Diagram as SVG",
+    "diagram-png": "Diagram as P&NG (2x)",
+    "sequence-svg": "&Sequence as SVG",
+    "sequence-png": "Se&quence as PNG (2x)",
+}
+EXPORT_SUFFIXES: Final[dict[str, str]] = {
+    **{str(fmt): suffix for fmt, suffix in SUFFIXES.items()},
+    **{kind: "." + kind.rsplit("-", 1)[1] for kind in IMAGE_EXPORTS},
+}
+FILTERS: Final = "Traces, sessions and HAR files (*.jsonl *.json *.har);;All files (*)"
+
+
+class FileMenu(QObject):
+    """Fills the window's File menu and carries out its commands.
+
+    Signals:
+        file_opened(str): a file was read and is shown (its path).
+
+    Attributes:
+        path: the session file last opened or saved (None: not saved yet); Save writes it.
+        recent_menu, export_menu: the submenus.
+        notice: the last notice shown (None before any).
+        host_dialog: the HAR host-map dialog while it is open.
+    """
+
+    file_opened = Signal(str)
+
+    def __init__(self, window: MainWindow, menu: QMenu) -> None:
+        super().__init__(window)
+        self.window = window
+        self.path: Path | None = None
+        self.notice: Notice | None = None
+        self.host_dialog: HostMapDialog | None = None
+        self.open_action = self._add(
+            menu, "&Open\u2026", QKeySequence.StandardKey.Open, self._on_open_triggered
+        )
+        self.recent_menu = menu.addMenu("Open &recent")
+        menu.addSeparator()
+        self.save_action = self._add(
+            menu, "&Save session", QKeySequence.StandardKey.Save, self._on_save_triggered
+        )
+        self.save_as_action = self._add(
+            menu,
+            "Save session &as\u2026",
+            QKeySequence.StandardKey.SaveAs,
+            self._on_save_as_triggered,
+        )
+        self.export_menu = menu.addMenu("&Export")
+        for fmt in TEXT_FORMATS:
+            self._add(
+                self.export_menu,
+                f"{TEXT_LABELS[fmt]}\u2026",
+                None,
+                partial(self._on_export_triggered, fmt),
+            )
+        self.export_menu.addSeparator()
+        for kind, label in IMAGE_EXPORTS.items():
+            self._add(
+                self.export_menu, f"{label}\u2026", None, partial(self._on_export_triggered, kind)
+            )
+        menu.addSeparator()
+        self._fill_recent()
+
+    def _add(
+        self, menu: QMenu, text: str, key: QKeySequence.StandardKey | None, slot: Any
+    ) -> QAction:
+        action = menu.addAction(text)
+        if key is not None:
+            action.setShortcut(QKeySequence(key))
+        action.triggered.connect(slot)
+        return action
+
+    def set_busy(self, busy: bool) -> None:
+        """While a checkout runs, its trace is incomplete: no saving half of it."""
+        self.save_action.setEnabled(not busy)
+        self.save_as_action.setEnabled(not busy)
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _on_open_triggered(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self.window, "Open a trace, session or HAR", self._folder(), FILTERS
+        )
+        if name:
+            self.open_path(Path(name))
+
+    def open_path(self, path: Path) -> bool:
+        """Open a trace, a saved session or a HAR; False if nothing could be shown.
+
+        A HAR whose hosts need parties opens the host-map dialog first and is shown when the
+        dialog is accepted (True is returned at once).
+        """
+        if looks_like_har(path):
+            return self._open_har(path)
+        try:
+            session = open_session(path)
+        except TraceFormatError as exc:
+            self._warn("Cannot open file", f"{path.name} was not opened: {exc}.")
+            return False
+        self.window.show_records(
+            session.records,
+            keylog=session.keylog,
+            started=session.started,
+            scenarios=session.scenarios,
+            source=path,
+        )
+        self.path = path
+        self._opened(
+            path,
+            len(session.messages),
+            describe_skipped(session.skipped) if session.skipped else "",
+        )
+        return True
+
+    def _open_har(self, path: Path) -> bool:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            hosts = from_har(data).hosts
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            if isinstance(exc, HarFormatError | json.JSONDecodeError):
+                reason = f"not a HAR file ({exc})"
+            self._warn("Cannot open file", f"{path.name} was not opened: {reason}.")
+            return False
+        if not hosts:  # a HAR payviz wrote carries every party itself
+            return self._show_har(path, data, {})
+        dialog = HostMapDialog(hosts, path.name, self.window)
+        dialog.accepted.connect(lambda: self._show_har(path, data, dialog.host_map()))
+        dialog.finished.connect(dialog.deleteLater)
+        self.host_dialog = dialog
+        dialog.open()
+        return True
+
+    def _show_har(self, path: Path, data: Any, host_map: dict[str, str]) -> bool:
+        self.host_dialog = None
+        imported = from_har(data, host_map)
+        problems = []
+        if imported.skipped:
+            problems.append(describe_skipped(imported.skipped, "entry"))
+        if imported.skipped_other:
+            problems.append(describe_skipped(imported.skipped_other, "kept message"))
+        self.window.show_records(
+            imported.records, keylog={}, started=None, scenarios={}, source=path
+        )
+        self.path = None  # Save must not write JSON Lines over a HAR
+        self._opened(path, len(imported.messages), "; ".join(problems))
+        return True
+
+    def _opened(self, path: Path, count: int, problems: str) -> None:
+        self._remember(path)
+        text = f"Opened {path.name}: {count} messages."
+        if problems:
+            text += f" Not everything was readable: {problems}."
+            self._warn(
+                "Opened in part", f"{path.name} opened with what could be read.\n\n{problems}."
+            )
+        self.window.statusBar().showMessage(text)
+        self.file_opened.emit(str(path))
+
+    def _warn(self, title: str, text: str) -> None:
+        self.window.statusBar().showMessage(text.replace("\n\n", " "))
+        self.notice = Notice(title, text, self.window)
+        self.notice.open()
+
+    # -- drag and drop ---------------------------------------------------------------------
+
+    @staticmethod
+    def dropped_file(mime: QMimeData) -> Path | None:
+        """The first local .jsonl / .json / .har file among dropped URLs, if any."""
+        for url in mime.urls() if mime.hasUrls() else []:
+            if isinstance(url, QUrl) and url.isLocalFile():
+                path = Path(url.toLocalFile())
+                if path.suffix.lower() in OPENABLE:
+                    return path
+        return None
+
+    # -- recent files ----------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self.window.settings.value("files/recent", [])
+        # INI settings give back a lone string for a one-item list.
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return [str(item) for item in items if item][:MAX_RECENT]
+
+    def _remember(self, path: Path) -> None:
+        name = str(path.resolve())
+        items = [name, *(item for item in self.recent_files() if item != name)][:MAX_RECENT]
+        self.window.settings.setValue("files/recent", items)
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent_files()
+        for number, name in enumerate(items, start=1):
+            action = self.recent_menu.addAction(f"&{number} {Path(name).name}")
+            action.setToolTip(name)
+            action.setData(name)
+            action.triggered.connect(partial(self._on_recent_triggered, name))
+        if items:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("&Clear the list").triggered.connect(
+                self._on_clear_recent_triggered
+            )
+        self.recent_menu.setEnabled(bool(items))
+
+    def _on_recent_triggered(self, name: str) -> None:
+        if Path(name).is_file():
+            self.open_path(Path(name))
+            return
+        self.window.settings.setValue("files/recent", [i for i in self.recent_files() if i != name])
+        self._fill_recent()
+        self.window.statusBar().showMessage(f"{name} is no longer there; removed from the list.")
+
+    def _on_clear_recent_triggered(self) -> None:
+        self.window.settings.setValue("files/recent", [])
+        self._fill_recent()
+
+    def _folder(self) -> str:
+        recent = self.recent_files()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    # -- saving and exporting --------------------------------------------------------------
+
+    def _on_save_triggered(self) -> None:
+        if self.path is None:
+            self._on_save_as_triggered()
+        else:
+            self.save_to(self.path)
+
+    def _on_save_as_triggered(self) -> None:
+        suggested = str(Path(self._folder()) / "session.jsonl")
+        name, _ = QFileDialog.getSaveFileName(
+            self.window, "Save session", suggested, "payviz session (*.jsonl)"
+        )
+        if name:
+            path = Path(name)
+            self.save_to(path if path.suffix else path.with_suffix(".jsonl"))
+
+    def save_to(self, path: Path) -> bool:
+        """Write the shown trace, its scenarios and its key log as a session file."""
+        window = self.window
+        try:
+            save_session(
+                path,
+                window.records,
+                window.scenarios,
+                keylog=window.keylog,
+                started=window.started_at,
+            )
+        except OSError as exc:
+            self._warn("Not saved", f"{path.name} could not be written: {exc.strerror or exc}.")
+            return False
+        self.path = path
+        self._remember(path)
+        window.setWindowTitle(f"payviz \u2014 {path.name}")
+        window.statusBar().showMessage(f"Saved {len(window.records)} records to {path}.")
+        return True
+
+    def _on_export_triggered(self, kind: str) -> None:
+        suffix = EXPORT_SUFFIXES[kind]
+        suggested = str(Path(self._folder()) / f"{kind.split('-')[0]}{suffix}")
+        name, _ = QFileDialog.getSaveFileName(self.window, "Export", suggested, f"*{suffix}")
+        if name:
+            self.export_to(kind, Path(name))
+
+    def export_to(self, kind: str, path: Path) -> bool:
+        """Export the shown trace: a text format of `TEXT_FORMATS` or an image of
+        `IMAGE_EXPORTS` (the diagram as it stands, or the whole sequence)."""
+        window = self.window
+        records: list[Record] = list(window.records)
+        try:
+            text_format = next((fmt for fmt in TEXT_FORMATS if fmt == kind), None)
+            if text_format is not None:
+                path.write_text(render(text_format, records, window.scenarios), encoding="utf-8")
+            elif kind == "diagram-png":
+                save_png(window.diagram.render_to_image(2.0), path)
+            elif kind == "diagram-svg":
+                scene = window.diagram.diagram_scene
+                write_scene_svg(scene, path, scene.theme.background)
+            elif kind == "sequence-png":
+                save_png(window.sequence.render_to_image(2.0), path)
+            elif kind == "sequence-svg":
+                write_sequence_svg(window.sequence.messages, path)
+            else:
+                raise ValueError(f"unknown export {kind!r}")
+        except OSError as exc:
+            self._warn("Not exported", f"{path.name} could not be written: {exc.strerror or exc}.")
+            return False
+        window.statusBar().showMessage(f"Exported {path}.")
+        return True

@@ -1,0 +1,233 @@
+"""The sequence view: one lifeline per party, one arrow per message, following the playhead.
+
+A trace can hold tens of thousands of messages, so the view is a scroll area that paints
+only the rows inside its viewport (a binary search finds them); there is no item per
+message. The diagram itself is data (`payviz.diagrams.sequence.build_sequence`), rebuilt
+lazily when messages arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QHelpEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QToolTip, QWidget
+
+from payviz.diagrams.sequence import SequenceDiagram, build_sequence
+from payviz.engine.trace import Message
+
+from .diagram.painting import Theme
+from .render import sequence_image
+from .sequence_paint import SequenceLayout, paint_empty, paint_header, paint_rows
+
+
+class SequenceView(QAbstractScrollArea):
+    """A sequence diagram of the trace's messages that paints only its visible rows.
+
+    Signals:
+        arrow_activated(int): the user clicked an arrow; the message index (= the
+            Player's position and the log's row).
+
+    Attributes:
+        current: the arrow at the playhead (-1: none), highlighted and kept in view.
+        painted: the arrow indices the last paint drew (a few dozen, whatever the length).
+        scale: the zoom factor (View > Zoom), 1.0 being 100 %.
+    """
+
+    arrow_activated = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sequence_view")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.viewport().setMouseTracking(False)
+        self._messages: list[Message] = []
+        self._diagram: SequenceDiagram | None = None
+        self._layout: SequenceLayout | None = None
+        self.current = -1
+        self.painted = range(0)
+        self.scale = 1.0
+        self._theme = Theme.from_palette(self.palette())
+
+    def sizeHint(self) -> QSize:
+        return QSize(900, 300)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(200, 120)
+
+    # -- the messages ----------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Message]:
+        return list(self._messages)
+
+    @property
+    def diagram(self) -> SequenceDiagram:
+        if self._diagram is None:
+            self._diagram = build_sequence(self._messages)
+        return self._diagram
+
+    def sequence_layout(self) -> SequenceLayout:
+        """The layout for the current width and zoom (rebuilt when either changes)."""
+        width = float(self.viewport().width())
+        layout = self._layout
+        if layout is None or layout.scale != self.scale or self._width_changed(layout, width):
+            layout = SequenceLayout.build(self.diagram, width, self.scale)
+            self._layout = layout
+        return layout
+
+    def _width_changed(self, layout: SequenceLayout, width: float) -> bool:
+        minimum = SequenceLayout.minimum_width(len(layout.columns), self.scale)
+        return abs(layout.width - max(width, minimum)) > 0.5
+
+    def set_messages(self, messages: Sequence[Message]) -> None:
+        """Show these messages (a copy is kept); the playhead is reset."""
+        self._messages = list(messages)
+        self.current = -1
+        self._invalidate()
+        self.verticalScrollBar().setValue(0)
+
+    def append_messages(self, messages: Iterable[Message]) -> None:
+        new = [m for m in messages if isinstance(m, Message)]
+        if new:
+            self._messages.extend(new)
+            self._invalidate()
+
+    def clear(self) -> None:
+        self.set_messages([])
+
+    def _invalidate(self) -> None:
+        self._diagram = None
+        self._layout = None
+        self._update_scroll_range()
+        self.viewport().update()
+
+    # -- the playhead ----------------------------------------------------------------------
+
+    def set_current(self, index: int) -> None:
+        """Highlight arrow `index` and scroll it into view (-1: nothing highlighted)."""
+        self.current = index if 0 <= index < len(self._messages) else -1
+        if self.current >= 0:
+            self.ensure_visible(self.current)
+        self.viewport().update()
+
+    def ensure_visible(self, index: int) -> None:
+        """Scroll so arrow `index` (and the step note above it) is in view with a little
+        context around it; when it is not, centre it (a playing playhead turns half pages).
+        """
+        layout = self.sequence_layout()
+        bar = self.verticalScrollBar()
+        top = layout.row_top(index)
+        if index in layout.boundary_rows:
+            top -= layout.note
+        bottom = layout.row_top(index) + layout.row
+        shown_top = bar.value() + layout.header
+        shown_bottom = bar.value() + self.viewport().height()
+        margin = min(layout.row, (shown_bottom - shown_top - (bottom - top)) / 4)
+        if top - margin >= shown_top and bottom + margin <= shown_bottom:
+            return
+        centre = (top + bottom) / 2 - (layout.header + self.viewport().height()) / 2
+        bar.setValue(round(centre))
+
+    def arrow_rect(self, index: int) -> QRect:
+        """Arrow `index`'s row in viewport coordinates (for tests and tooltips)."""
+        layout = self.sequence_layout()
+        top = layout.row_top(index) - self.verticalScrollBar().value()
+        left = -self.horizontalScrollBar().value()
+        return QRectF(left, top, layout.width, layout.row).toAlignedRect()
+
+    def index_at(self, point: QPoint) -> int | None:
+        """The arrow under a viewport point, or None (header, note, empty space)."""
+        layout = self.sequence_layout()
+        if point.y() < layout.header:
+            return None
+        return layout.index_at(point.y() + self.verticalScrollBar().value())
+
+    # -- zoom and export -------------------------------------------------------------------
+
+    def set_scale(self, factor: float) -> None:
+        self.scale = factor
+        self._invalidate()
+        if self.current >= 0:
+            self.ensure_visible(self.current)
+
+    def render_to_image(self, scale: float = 2.0, width: float | None = None) -> QImage:
+        """The whole diagram (every row) at `scale`, in this view's colours."""
+        return sequence_image(self._messages, scale, width, self._theme, self.current)
+
+    # -- Qt events -------------------------------------------------------------------------
+
+    def _update_scroll_range(self) -> None:
+        layout = self.sequence_layout()
+        viewport = self.viewport()
+        bar = self.verticalScrollBar()
+        bar.setRange(0, max(0, round(layout.height) - viewport.height()))
+        bar.setPageStep(viewport.height())
+        bar.setSingleStep(round(layout.row))
+        across = self.horizontalScrollBar()
+        across.setRange(0, max(0, round(layout.width) - viewport.width()))
+        across.setPageStep(viewport.width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_scroll_range()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        self.viewport().update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self.viewport())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        theme = self._theme
+        painter.fillRect(event.rect(), theme.background)
+        layout = self.sequence_layout()
+        if not layout.count:
+            paint_empty(painter, QRectF(self.viewport().rect()), theme, self.scale)
+            self.painted = range(0)
+            painter.end()
+            return
+        offset = self.verticalScrollBar().value()
+        painter.translate(-self.horizontalScrollBar().value(), -offset)
+        top = offset + max(event.rect().top(), int(layout.header))
+        bottom = offset + event.rect().bottom()
+        self.painted = paint_rows(painter, layout, self.diagram, theme, top, bottom, self.current)
+        paint_header(painter, layout, theme, offset)  # drawn last: it stays on top
+        painter.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            index = self.index_at(event.position().toPoint())
+            if index is not None:
+                self.arrow_activated.emit(index)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            index = self.index_at(event.pos())
+            if index is None:
+                QToolTip.hideText()
+            else:
+                message = self._messages[index]
+                text = f"#{message.seq} step {message.step}: {message.title}\n{message.summary}"
+                QToolTip.showText(event.globalPos(), text, self.viewport())
+            return True
+        return super().viewportEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._theme = Theme.from_palette(self.palette())
+            self.viewport().update()
+        super().changeEvent(event)
