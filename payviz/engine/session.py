@@ -20,6 +20,7 @@ from .faults import FaultPlan
 from .money import format_minor
 from .network import Transport
 from .scenario import Scenario
+from .timelines import TimelineClock
 from .trace import Message, StateChange, Trace
 from .world import Secrets, World
 
@@ -85,7 +86,11 @@ class Session:
         keys: Secrets | None = None,
         sweep_after: float | None = RECONCILE_AFTER_SECONDS,
     ) -> None:
-        self.clock: Clock = clock or VirtualClock()
+        # Virtual time jumps whenever the event loop is idle; over real sockets a request
+        # in the kernel looks idle too, so loopback runs keep time per checkout instead.
+        self.clock: Clock = clock or (
+            TimelineClock() if transport == "loopback" else VirtualClock()
+        )
         self._keys = keys
         self.sweep_after = sweep_after
         self._port_base = port_base
