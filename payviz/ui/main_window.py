@@ -457,7 +457,7 @@ class MainWindow(QMainWindow):
             self._restored = True
             self.resizeDocks([self.docks["inspector"]], [620], Qt.Orientation.Horizontal)
             self.resizeDocks(
-                [self.docks["narration"], self.docks["log"]], [185, 265], Qt.Orientation.Vertical
+                [self.docks["narration"], self.docks["log"]], [165, 285], Qt.Orientation.Vertical
             )
 
     def save_settings(self) -> None:

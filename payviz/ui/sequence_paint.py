@@ -19,9 +19,9 @@ from payviz.diagrams.sequence import Arrow, SequenceDiagram, participant_label
 from payviz.diagrams.topology import OKABE_ITO, PARTY_INFO
 from payviz.engine._types import Party
 
-from .diagram.painting import Theme, font, line_pen, on_colour, paint_icon
+from .diagram.painting import Theme, contrast, font, line_pen, on_colour, paint_icon
 
-GUTTER, SIDE, HEADER, ROW, NOTE, BOTTOM = 64.0, 96.0, 54.0, 42.0, 30.0, 16.0
+GUTTER, SIDE, HEADER, ROW, NOTE, BOTTOM = 64.0, 96.0, 50.0, 40.0, 30.0, 16.0
 MIN_SPACING = 170.0  # lifelines never closer than this: labels need room
 CURRENT_ALPHA = 0.27  # the playhead band: Okabe-Ito orange, softened as in the log
 EMPTY_TEXT = "Run a checkout, or open a trace (File \u2192 Open), to see its sequence."
@@ -128,7 +128,7 @@ def paint_header(painter: QPainter, layout: SequenceLayout, theme: Theme, top: f
         label = participant_label(party)
         colour = QColor(PARTY_INFO[party].colour)
         width = metrics.horizontalAdvance(label) + 46 * s
-        box = QRectF(x - width / 2, top + 9 * s, width, 34 * s)
+        box = QRectF(x - width / 2, top + 8 * s, width, 32 * s)
         painter.setPen(QPen(colour, 2.5 * s))
         painter.setBrush(QBrush(theme.card))
         painter.drawRoundedRect(box, 8 * s, 8 * s)
@@ -207,9 +207,9 @@ def _paint_arrow(
     s = layout.scale
     top = layout.row_top(arrow.index)
     style = arrow.style
-    colour = theme.error if arrow.failed else theme.ink(QColor(style.colour))
+    colour = _readable(theme.error if arrow.failed else QColor(style.colour), back, theme.dark)
     x1, x2 = layout.columns[arrow.src], layout.columns[arrow.dst]
-    y = top + layout.row * 0.7
+    y = top + layout.row * 0.72
     # The seq number in the gutter; the playhead's row is marked by shape, not colour alone.
     painter.setFont(font(10 * s, bold=current))
     painter.setPen(theme.text if current else theme.muted)
@@ -237,6 +237,18 @@ def _paint_arrow(
     if style.glyph != "arrow":
         _paint_badge(painter, QPointF((x1 + x2) / 2, y), colour, style.filled, back, style.glyph, s)
     _paint_label(painter, layout, arrow, theme, back, current, min(x1, x2), top)
+
+
+def _readable(colour: QColor, back: QColor, dark: bool) -> QColor:
+    """The colour shaded (hue kept) until it stands out from `back`, the playhead's band
+    included: pale sky blue on light orange would otherwise fade."""
+    wanted = 3.0 if dark else 2.2
+    shaded = QColor(colour)
+    for _ in range(5):
+        if contrast(shaded, back) >= wanted:
+            break
+        shaded = shaded.lighter(120) if dark else shaded.darker(120)
+    return shaded
 
 
 def _paint_badge(
@@ -279,10 +291,12 @@ def _paint_label(
     text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, right - x)
     width = metrics.horizontalAdvance(text)
     rect = QRectF(x, top + 4 * s, width, metrics.height())
-    painter.fillRect(rect.adjusted(-4 * s, 0, 4 * s, 0), back)
+    painter.fillRect(rect.adjusted(-4 * s, 0, 4 * s, 2 * s), back)
     painter.setFont(label_font)
     painter.setPen(theme.error if arrow.failed else theme.text)
-    painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+    # Not clipped to the line's box: an underscore sits below it in some fonts.
+    flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextDontClip
+    painter.drawText(rect, int(flags), text)
 
 
 def paint_empty(painter: QPainter, rect: QRectF, theme: Theme, scale: float = 1.0) -> None:

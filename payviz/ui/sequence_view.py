@@ -137,7 +137,14 @@ class SequenceView(QAbstractScrollArea):
         if top - margin >= shown_top and bottom + margin <= shown_bottom:
             return
         centre = (top + bottom) / 2 - (layout.header + self.viewport().height()) / 2
-        bar.setValue(round(centre))
+        # Start the view on a whole row or note, so no label is cut under the header.
+        first = layout.index_near(centre + layout.header)
+        start = layout.row_top(first)
+        if first in layout.boundary_rows:
+            start -= layout.note
+        if start < centre + layout.header - layout.row / 2:
+            start = layout.row_top(first) + layout.row  # mostly hidden: begin below it
+        bar.setValue(round(start - layout.header))
 
     def arrow_rect(self, index: int) -> QRect:
         """Arrow `index`'s row in viewport coordinates (for tests and tooltips)."""
