@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Literal
 
 from payviz.engine._types import PARTIES, Party
@@ -179,6 +179,47 @@ def build_sequence(messages: Iterable[Message]) -> SequenceDiagram:
     return SequenceDiagram(participants, tuple(arrows), tuple(boundaries))
 
 
+def extend_sequence(diagram: SequenceDiagram, messages: Iterable[Message]) -> SequenceDiagram:
+    """`diagram` with more messages after its last, as `build_sequence` of them all would be.
+
+    A view fed batch by batch (a live run, a load test) pays for the new messages only, not
+    for the whole trace again; only when a second checkout first appears are the earlier
+    notes redone (they start naming their checkout).
+    """
+    new = list(messages)
+    if not new:
+        return diagram
+    if not diagram.arrows:
+        return build_sequence(new)
+    offset = len(diagram.arrows)
+    part = build_sequence(new)
+    last = diagram.arrows[-1]
+    # Not several yet means one checkout so far: the first arrow's.
+    several = diagram.boundaries[0].show_checkout or any(
+        m.checkout != diagram.arrows[0].checkout for m in new
+    )
+    added = [replace(b, index=b.index + offset, show_checkout=several) for b in part.boundaries]
+    if (
+        added
+        and added[0].index == offset
+        and (added[0].checkout, added[0].step)
+        == (
+            last.checkout,
+            last.step,
+        )
+    ):
+        added.pop(0)  # the step goes on across the batches: no new note
+    boundaries = diagram.boundaries
+    if several and boundaries and not boundaries[0].show_checkout:
+        boundaries = tuple(replace(b, show_checkout=True) for b in boundaries)
+    seen = set(diagram.participants) | set(part.participants)
+    return SequenceDiagram(
+        tuple(party for party in PARTIES if party in seen),
+        diagram.arrows + tuple(replace(a, index=a.index + offset) for a in part.arrows),
+        boundaries + tuple(added),
+    )
+
+
 __all__ = [
     "MAX_LABEL",
     "Arrow",
@@ -188,6 +229,7 @@ __all__ = [
     "arrow_kind",
     "arrow_label",
     "build_sequence",
+    "extend_sequence",
     "participant_label",
     "short_summary",
 ]

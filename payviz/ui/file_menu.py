@@ -25,12 +25,12 @@ from payviz.engine.trace import Record
 
 from .har_dialog import HostMapDialog
 from .notice import Notice
+from .recent_files import RecentFiles
 from .render import save_png, write_scene_svg, write_sequence_svg
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-MAX_RECENT: Final = 8
 OPENABLE: Final = (".jsonl", ".json", ".har")
 TEXT_LABELS: Final = {
     "mermaid": "&Mermaid",
@@ -59,7 +59,7 @@ class FileMenu(QObject):
 
     Attributes:
         path: the session file last opened or saved (None: not saved yet); Save writes it.
-        recent_menu, export_menu: the submenus.
+        recent: File > Open recent; export_menu: the Export submenu.
         notice: the last notice shown (None before any).
         host_dialog: the HAR host-map dialog while it is open.
     """
@@ -75,7 +75,9 @@ class FileMenu(QObject):
         self.open_action = self._add(
             menu, "&Open\u2026", QKeySequence.StandardKey.Open, self._on_open_triggered
         )
-        self.recent_menu = menu.addMenu("Open &recent")
+        self.recent = RecentFiles(window.settings, menu.addMenu("Open &recent"))
+        self.recent.file_chosen.connect(lambda name: self.open_path(Path(name)))
+        self.recent.file_missing.connect(self._on_recent_missing)
         menu.addSeparator()
         self.save_action = self._add(
             menu, "&Save session", QKeySequence.StandardKey.Save, self._on_save_triggered
@@ -100,7 +102,6 @@ class FileMenu(QObject):
                 self.export_menu, f"{label}\u2026", None, partial(self._on_export_triggered, kind)
             )
         menu.addSeparator()
-        self._fill_recent()
 
     def _add(
         self, menu: QMenu, text: str, key: QKeySequence.StandardKey | None, slot: Any
@@ -188,7 +189,7 @@ class FileMenu(QObject):
         return True
 
     def _opened(self, path: Path, count: int, problems: str) -> None:
-        self._remember(path)
+        self.recent.add(path)
         text = f"Opened {path.name}: {count} messages."
         if problems:
             text += f" Not everything was readable: {problems}."
@@ -215,50 +216,14 @@ class FileMenu(QObject):
                     return path
         return None
 
-    # -- recent files ----------------------------------------------------------------------
-
     def recent_files(self) -> list[str]:
-        value = self.window.settings.value("files/recent", [])
-        # INI settings give back a lone string for a one-item list.
-        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        return [str(item) for item in items if item][:MAX_RECENT]
+        return self.recent.paths()
 
-    def _remember(self, path: Path) -> None:
-        name = str(path.resolve())
-        items = [name, *(item for item in self.recent_files() if item != name)][:MAX_RECENT]
-        self.window.settings.setValue("files/recent", items)
-        self._fill_recent()
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        items = self.recent_files()
-        for number, name in enumerate(items, start=1):
-            action = self.recent_menu.addAction(f"&{number} {Path(name).name}")
-            action.setToolTip(name)
-            action.setData(name)
-            action.triggered.connect(partial(self._on_recent_triggered, name))
-        if items:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("&Clear the list").triggered.connect(
-                self._on_clear_recent_triggered
-            )
-        self.recent_menu.setEnabled(bool(items))
-
-    def _on_recent_triggered(self, name: str) -> None:
-        if Path(name).is_file():
-            self.open_path(Path(name))
-            return
-        self.window.settings.setValue("files/recent", [i for i in self.recent_files() if i != name])
-        self._fill_recent()
+    def _on_recent_missing(self, name: str) -> None:
         self.window.statusBar().showMessage(f"{name} is no longer there; removed from the list.")
 
-    def _on_clear_recent_triggered(self) -> None:
-        self.window.settings.setValue("files/recent", [])
-        self._fill_recent()
-
     def _folder(self) -> str:
-        recent = self.recent_files()
-        return str(Path(recent[0]).parent) if recent else str(Path.home())
+        return self.recent.folder()
 
     # -- saving and exporting --------------------------------------------------------------
 
@@ -292,7 +257,7 @@ class FileMenu(QObject):
             self._warn("Not saved", f"{path.name} could not be written: {exc.strerror or exc}.")
             return False
         self.path = path
-        self._remember(path)
+        self.recent.add(path)
         window.setWindowTitle(f"payviz \u2014 {path.name}")
         window.statusBar().showMessage(f"Saved {len(window.records)} records to {path}.")
         return True

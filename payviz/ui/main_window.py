@@ -314,6 +314,8 @@ class MainWindow(QMainWindow):
         title = "payviz" if source is None else f"payviz \u2014 {source.name}"
         self.setWindowTitle(title)
         self.player.go_to(0)
+        if not self.player.length:  # nothing to step to: the views show the empty state
+            self._on_position_changed(-1)
 
     @property
     def keylog(self) -> Mapping[str, Any]:

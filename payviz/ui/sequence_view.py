@@ -21,7 +21,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QToolTip, QWidget
 
-from payviz.diagrams.sequence import SequenceDiagram, build_sequence
+from payviz.diagrams.sequence import SequenceDiagram, build_sequence, extend_sequence
 from payviz.engine.trace import Message
 
 from .diagram.painting import Theme
@@ -98,16 +98,20 @@ class SequenceView(QAbstractScrollArea):
         self.verticalScrollBar().setValue(0)
 
     def append_messages(self, messages: Iterable[Message]) -> None:
+        """Add messages after the last; only the new ones are laid out (live runs, load)."""
         new = [m for m in messages if isinstance(m, Message)]
-        if new:
-            self._messages.extend(new)
-            self._invalidate()
+        if not new:
+            return
+        self._messages.extend(new)
+        built = self._diagram
+        self._invalidate(None if built is None else extend_sequence(built, new))
 
     def clear(self) -> None:
         self.set_messages([])
 
-    def _invalidate(self) -> None:
-        self._diagram = None
+    def _invalidate(self, diagram: SequenceDiagram | None = None) -> None:
+        """Forget the layout (and the diagram, unless given): the messages changed."""
+        self._diagram = diagram
         self._layout = None
         self._update_scroll_range()
         self.viewport().update()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -10,11 +11,14 @@ import pytest
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtGui import QColor
 
+from payviz.diagrams.sequence import build_sequence
 from payviz.diagrams.topology import OKABE_ITO
+from payviz.engine.scenario import Scenario
 from payviz.ui.diagram.painting import Theme
 from payviz.ui.main_window import MainWindow
 from payviz.ui.sequence_paint import CURRENT_ALPHA, mix
 from payviz.ui.sequence_view import SequenceView
+from tests.conftest import record_checkout
 from tests.helpers.ui import many_messages, run_checkout, window_fixture
 
 if TYPE_CHECKING:
@@ -123,3 +127,16 @@ def test_a_twenty_thousand_message_trace_paints_only_what_is_visible(
     assert 12_345 in view.painted
     point = view.arrow_rect(12_345).center()
     assert view.index_at(point) == 12_345
+
+
+def test_messages_arriving_in_batches_draw_as_one_trace(view: SequenceView) -> None:
+    first = record_checkout(Scenario(mode="direct"))
+    second = record_checkout(Scenario(mode="redirect", decision="decline"))
+    later = [dataclasses.replace(m, checkout=2, seq=m.seq + 1000) for m in second.messages]
+    messages = [*first.messages, *later]
+    view.set_messages([])
+    for start in range(0, len(messages), 7):  # batches as the bridge hands them over
+        view.append_messages(messages[start : start + 7])
+        view.viewport().repaint()
+    assert view.diagram == build_sequence(messages)  # notes now name their checkout
+    assert view.diagram.boundaries[0].text.startswith("Checkout 1, step 1")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from payviz.diagrams.session_file import save_session
@@ -188,3 +188,27 @@ def test_the_command_line_takes_a_file_to_open() -> None:
     args = build_parser().parse_args(["session.jsonl"])
     assert args.path == Path("session.jsonl")
     assert build_parser().parse_args([]).path is None
+
+
+def test_recent_files_keep_the_last_eight_newest_first(
+    window: MainWindow, tmp_path: Path, direct_run: RecordedRun
+) -> None:
+    paths = [tmp_path / f"session-{number}.jsonl" for number in range(10)]
+    for path in paths:
+        save_session(path, direct_run.records)
+        window.file_menu.open_path(path)
+    recent = window.file_menu.recent
+    assert recent.paths() == [str(p.resolve()) for p in reversed(paths)][:8]
+
+    def entry(number: int) -> QAction:
+        return next(a for a in recent.menu.actions() if a.text().startswith(f"&{number} "))
+
+    assert entry(1).text() == "&1 session-9.jsonl"
+    paths[5].unlink()
+    entry(5).trigger()  # session-5, gone since
+    assert str(paths[5].resolve()) not in recent.paths()
+    assert "no longer there" in window.statusBar().currentMessage()
+    assert entry(7).text() == "&7 session-2.jsonl"
+    entry(7).trigger()  # still there: opened
+    assert window.source == paths[2]
+    assert recent.paths()[0] == str(paths[2].resolve())
