@@ -267,7 +267,8 @@ class FileMenu(QObject):
         suggested = str(Path(self._folder()) / f"{kind.split('-')[0]}{suffix}")
         name, _ = QFileDialog.getSaveFileName(self.window, "Export", suggested, f"*{suffix}")
         if name:
-            self.export_to(kind, Path(name))
+            path = Path(name)
+            self.export_to(kind, path if path.suffix else path.with_suffix(suffix))
 
     def export_to(self, kind: str, path: Path) -> bool:
         """Export the shown trace: a text format of `TEXT_FORMATS` or an image of

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
 from payviz.engine.invariants import INVARIANT_COUNT, Violation
 
-BADGE_WIDTH = 330  # a fixed floor: a long rule must not change the window's minimum size
+BADGE_WIDTH = 250  # a fixed floor: a long rule must not change the window's minimum size
 
 
 def describe(violations: Sequence[Violation]) -> str:
