@@ -6,6 +6,7 @@ exports derive the same text and the same visual language from the same records.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -166,12 +167,22 @@ def _bank(value: Any) -> NodeState:
     return NodeState("bank", lines)
 
 
+# A masked card number (BIN, stars, last four) as a card shows it to its holder: the
+# caption is read from across a room and has a card's width, not the inspector's.
+_MASKED_PAN = re.compile(r"\b\d{6}\*{2,9}(\d{4})\b")
+
+
+def _action(party: Party, value: Any) -> NodeState:
+    """The last thing a gateway or processor did, in its own words."""
+    return NodeState(party, (_MASKED_PAN.sub(r"•••• \1", str(value)),))
+
+
 def _describe(party: Party, value: Any) -> NodeState:
     if party == "merchant":
         return _merchant(value)
     if party == "bank":
         return _bank(value)
-    return NodeState(party, (f"last: {value}",))
+    return _action(party, value)
 
 
 _IDLE: Final[dict[Party, str]] = {

@@ -81,7 +81,7 @@ PARTY_INFO: Final[dict[Party, PartyInfo]] = {
         PartyInfo(
             "gateway",
             "Gateway",
-            "shop's payment API",
+            "payment API",
             OKABE_ITO["bluish_green"],
             "gateway",
             1,

@@ -119,8 +119,19 @@ def test_gateway_and_processor_show_their_last_action() -> None:
         state(3, "processor", "last_action", "asked the bank"),
     ]
     states = node_states(records, 3)
-    assert states["gateway"].caption == "last: sealed the card in a JWE"
-    assert states["processor"].caption == "last: asked the bank"
+    assert states["gateway"].caption == "sealed the card in a JWE"
+    assert states["processor"].caption == "asked the bank"
+
+
+def test_an_action_on_a_card_shows_its_last_four_as_a_card_would() -> None:
+    records = [
+        state(1, "gateway", "last_action", "sealed 424242******4242 in a JWE for the processor"),
+        state(2, "processor", "last_action", "captured 19.99 USD from 400000******0002"),
+    ]
+    states = node_states(records, 2)
+    assert states["gateway"].caption == "sealed •••• 4242 in a JWE for the processor"
+    assert states["processor"].caption == "captured 19.99 USD from •••• 0002"
+    assert "*" not in states["gateway"].caption
 
 
 def test_messages_and_unknown_keys_leave_captions_alone() -> None:

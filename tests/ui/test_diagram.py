@@ -6,15 +6,17 @@ import math
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QPalette, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetricsF, QPalette, QWheelEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from payviz.diagrams.topology import ERROR_COLOUR
 from payviz.engine.trace import Message, StateChange
 from payviz.ui.diagram import DiagramView, LegendWidget, legend_items
-from payviz.ui.diagram.painting import contrast
+from payviz.ui.diagram.items import PAD
+from payviz.ui.diagram.painting import NAME_PT, SUBTITLE_PT, TEXT_PT, TITLE_PT, contrast, font
+from payviz.ui.diagram.text import fit_lines, wrap, wrap_label
 
 Record = Message | StateChange
 
@@ -415,6 +417,132 @@ def test_ctrl_wheel_zooms_and_plain_wheel_does_not(qtbot: QtBot, view: DiagramVi
     assert view.zoom() == pytest.approx(before)
     wheel(Qt.KeyboardModifier.ControlModifier)
     assert view.zoom() == pytest.approx(before * 1.25)
+
+
+def gap(a: QRectF, b: QRectF) -> float:
+    """The distance between two rectangles' nearest edges (0 if they touch or overlap)."""
+    dx = max(b.left() - a.right(), a.left() - b.right(), 0.0)
+    dy = max(b.top() - a.bottom(), a.top() - b.bottom(), 0.0)
+    return math.hypot(dx, dy)
+
+
+def shown_whole(view: DiagramView) -> bool:
+    """Whether the whole diagram is inside the viewport (nothing clipped)."""
+    shown = view.mapFromScene(view.diagram_scene.sceneRect()).boundingRect()
+    return view.viewport().rect().adjusted(-1, -1, 1, 1).contains(shown)
+
+
+def test_at_the_default_fit_every_text_reads_at_11_pt_or_more(
+    qtbot: QtBot, view: DiagramView
+) -> None:
+    # The main window's default share for the diagram is about this size or larger.
+    view.resize(850, 360)
+    view.show()
+    qtbot.waitExposed(view)
+    trace = direct_trace()
+    view.set_records(trace.records)
+    view.show_seq(at(trace.records, "gateway", "processor").seq)
+    caption = view.diagram_scene.nodes["gateway"].caption_font()
+    assert view.zoom() * caption.pointSizeF() >= 11
+    assert view.zoom() * min(TEXT_PT, NAME_PT, SUBTITLE_PT, TITLE_PT) >= 11
+    assert shown_whole(view)
+
+
+def test_the_browser_stands_above_the_merchant_and_the_bank_at_the_far_right(
+    view: DiagramView,
+) -> None:
+    scene = view.diagram_scene
+    cards = {party: node.card_rect().translated(node.pos()) for party, node in scene.nodes.items()}
+    assert cards["browser"].bottom() < cards["merchant"].top()
+    assert cards["browser"].center().x() == pytest.approx(cards["merchant"].center().x())
+    row = [cards[party] for party in ("merchant", "gateway", "processor", "bank")]
+    assert [card.left() for card in row] == sorted(card.left() for card in row)
+    assert cards["bank"].right() == max(card.right() for card in cards.values())
+    # The banner takes the room right of the browser, clear of every card.
+    banner = scene.banner.sceneBoundingRect()
+    assert banner.left() > cards["browser"].right()
+    assert not any(banner.intersects(card) for card in cards.values())
+
+
+def test_a_smaller_view_shrinks_the_diagram_and_still_shows_all_of_it(
+    qtbot: QtBot, view: DiagramView
+) -> None:
+    view.show()
+    qtbot.waitExposed(view)
+    view.resize(560, 300)
+    qtbot.waitUntil(lambda: view.zoom() < 1)
+    assert shown_whole(view)
+    view.resize(1400, 700)
+    qtbot.waitUntil(lambda: view.zoom() > 1.5)
+    assert shown_whole(view)
+
+
+def test_captions_stay_inside_their_cards_through_a_real_checkout(
+    view: DiagramView, direct_run: Any
+) -> None:
+    view.set_records(direct_run.records)
+    nodes = view.diagram_scene.nodes
+    for record in direct_run.records:
+        view.show_seq(record.seq)
+        for node in nodes.values():
+            lines = node.caption_layout()
+            assert 1 <= len(lines) <= node.caption_lines
+            room = node.size.width() - 2 * PAD
+            for line in lines:
+                width = line.indent + QFontMetricsF(line.font).horizontalAdvance(line.text)
+                assert width <= room, (node.party, line.text)
+    jwe = next(m for m in direct_run.messages if m.encrypted)
+    view.show_seq(jwe.seq + 1)
+    # The card the gateway sealed is named by its last four, on the card, whole.
+    assert any("•••• 4242" in line for line in nodes["gateway"].caption_lines_shown())
+
+
+def test_card_text_wraps_where_a_reader_expects(qapp: QApplication) -> None:
+    metrics = QFontMetricsF(font(TEXT_PT))
+    width = metrics.horizontalAdvance("captured 19.99 USD")
+    # An amount keeps its currency, a card its last four.
+    assert wrap("captured 19.99 USD from •••• 4242", metrics, width - 1) == [
+        "captured",
+        "19.99 USD from",
+        "•••• 4242",
+    ]
+    # A dotted event name breaks after its dot rather than losing its end.
+    narrow = metrics.horizontalAdvance("succeeded to")
+    assert wrap("payment.succeeded to the merchant", metrics, narrow)[:2] == [
+        "payment.",
+        "succeeded to",
+    ]
+    # An id too long for any line is cut at its end, after the word that names it.
+    lines = fit_lines(["order ord_6860a0ae97fb"], metrics, width / 1.3, 2)
+    assert len(lines) == 1
+    assert lines[0].startswith("order ord_")
+    assert lines[0].endswith("…")
+    # Too many lines: the last one kept shows that more was cut.
+    assert fit_lines(["one two three four"], metrics, narrow / 2, 2)[-1].endswith("…")
+    assert wrap_label("HTTPS · API key", metrics, metrics.horizontalAdvance("API key")) == [
+        "HTTPS",
+        "API key",
+    ]
+
+
+def test_link_labels_and_resting_tokens_never_cover_a_card(
+    view: DiagramView, direct_run: Any
+) -> None:
+    scene = view.diagram_scene
+    cards = [node.card_rect().translated(node.pos()) for node in scene.nodes.values()]
+    for link in scene.links.values():
+        label = link.label_rect()
+        assert QFontMetricsF(font(TEXT_PT)).height() <= label.height()
+        assert not any(label.intersects(card) for card in cards), link.key
+    view.set_records(direct_run.records)
+    for message in direct_run.messages:
+        view.show_seq(message.seq)
+        token = scene.token.sceneBoundingRect().adjusted(2, 2, -2, -2)
+        receiver, sender = (scene.nodes[party] for party in (message.dst, message.src))
+        card = receiver.card_rect().translated(receiver.pos())
+        assert not token.intersects(card), message.seq
+        # It rests against the receiver's card, nearer to it than to the sender's.
+        assert gap(token, card) < min(4, gap(token, sender.card_rect().translated(sender.pos())))
 
 
 def test_an_export_shows_the_active_link_in_the_token_colour(view: DiagramView) -> None:

@@ -7,56 +7,71 @@ decides what they show.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
 from payviz.diagrams.node_state import NodeState, TokenStyle
 from payviz.diagrams.topology import LinkInfo, PartyInfo
 
-from .painting import TOKEN_HEIGHT, Theme, font, line_pen, paint_icon, paint_token, token_size
+from .painting import (
+    NAME_PT,
+    TEXT_PT,
+    TOKEN_HEIGHT,
+    Theme,
+    font,
+    line_pen,
+    paint_icon,
+    paint_token,
+    token_size,
+)
+from .text import fit_lines, wrap_label
 
-CARD_SIZE = QSizeF(236, 138)
-_PAD = 14.0
-_ICON = 44.0
-_CAPTION_LINES = 3
+CARD_WIDTH = 149.0  # four in a row, with a token's length between two, in 850 pixels
+PAD = 8.0  # inside a card, around its text
+_ICON = 26.0
+_ICON_GAP = 6.0  # between the icon's disc and the party's name
+_ROLE_GAP = 3.0  # between the icon row and the role
+_CAPTION_GAP = 6.0  # between the role and the caption
+_HALO = 5.0  # how far a highlighted card's halo reaches beyond it
+_LABEL_MARGIN = 3.0  # around a link label's text
 
 
-def _fit_lines(lines: tuple[str, ...], metrics: QFontMetricsF, width: float) -> list[str]:
-    """Lines that fit `width`, long ones word-wrapped, at most `_CAPTION_LINES` (elided)."""
-    fitted: list[str] = []
-    for line in lines:
-        words = line.split(" ")
-        while words:
-            current = words.pop(0)
-            while words and metrics.horizontalAdvance(f"{current} {words[0]}") <= width:
-                current = f"{current} {words.pop(0)}"
-            fitted.append(current)
-    if len(fitted) > _CAPTION_LINES:
-        fitted[_CAPTION_LINES - 1] = " ".join(fitted[_CAPTION_LINES - 1 :]) + " "
-    return [
-        metrics.elidedText(line, Qt.TextElideMode.ElideRight, width)
-        for line in fitted[:_CAPTION_LINES]
-    ]
+def card_height(caption_lines: int) -> float:
+    """The height of a card that shows up to `caption_lines` lines of caption."""
+    line = QFontMetricsF(font(TEXT_PT)).lineSpacing()
+    return PAD + _ICON + _ROLE_GAP + line + _CAPTION_GAP + caption_lines * line + PAD
 
 
 class NodeItem(QGraphicsObject):
-    """A party as a rounded card: icon, name, role and a live caption.
+    """A party as a rounded card: icon and name, role, and a live caption under them.
 
     Attributes:
         party: the party this card stands for.
         info: its topology record (name, colour, icon).
         state: the caption shown, a `NodeState`.
+        size: the card's size in scene units; its position is its centre.
+        caption_lines: how many lines the caption may take (wrapped, then elided).
         highlighted: whether the current message arrives at or leaves this card.
     """
 
-    def __init__(self, info: PartyInfo, theme: Theme, state: NodeState) -> None:
+    def __init__(
+        self,
+        info: PartyInfo,
+        theme: Theme,
+        state: NodeState,
+        size: QSizeF | None = None,
+        caption_lines: int = 4,
+    ) -> None:
         super().__init__()
         self.party = info.party
         self.info = info
         self.theme = theme
         self.state = state
+        self.caption_lines = caption_lines
+        self.size = size if size is not None else QSizeF(CARD_WIDTH, card_height(caption_lines))
         self.highlighted = False
         self.setZValue(2)
         # Cards change only when the playhead moves: cache them so a token's flight
@@ -67,11 +82,20 @@ class NodeItem(QGraphicsObject):
     def caption_text(self) -> str:
         return self.state.caption
 
+    def caption_font(self, bold: bool = False) -> QFont:
+        return font(TEXT_PT, bold=bold)
+
+    def caption_lines_shown(self) -> list[str]:
+        """The caption as painted: wrapped to the card, at most `caption_lines` lines."""
+        return [line.text for line in self.caption_layout()]
+
     def card_rect(self) -> QRectF:
-        return QRectF(-CARD_SIZE.width() / 2, -CARD_SIZE.height() / 2, *CARD_SIZE.toTuple())
+        w, h = self.size.width(), self.size.height()
+        return QRectF(-w / 2, -h / 2, w, h)
 
     def boundingRect(self) -> QRectF:
-        return self.card_rect().adjusted(-8, -8, 8, 8)
+        margin = _HALO + 1
+        return self.card_rect().adjusted(-margin, -margin, margin, margin)
 
     def set_state(self, state: NodeState) -> None:
         if state != self.state:
@@ -94,70 +118,106 @@ class NodeItem(QGraphicsObject):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self.highlighted:
             halo = QColor(colour)
-            halo.setAlphaF(0.35)
+            halo.setAlphaF(0.40)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(halo)
-            painter.drawRoundedRect(rect.adjusted(-7, -7, 7, 7), 18, 18)
+            painter.drawRoundedRect(rect.adjusted(-_HALO, -_HALO, _HALO, _HALO), 14, 14)
         painter.setBrush(theme.card)
-        border = colour if self.highlighted else theme.border
-        painter.setPen(QPen(border, 2.5 if self.highlighted else 1.2))
-        painter.drawRoundedRect(rect, 12, 12)
+        # Okabe-Ito blue on a dark card is lightened until it shows (same hue, same meaning).
+        border = theme.ink(colour) if self.highlighted else theme.border
+        painter.setPen(QPen(border, 3.0 if self.highlighted else 1.2))
+        painter.drawRoundedRect(rect, 10, 10)
         # A party-coloured disc behind the icon: identity by colour, icon and name at once.
-        disc = QRectF(rect.left() + _PAD, rect.top() + _PAD, _ICON, _ICON)
+        disc = QRectF(rect.left() + PAD, rect.top() + PAD, _ICON, _ICON)
         tint = QColor(colour)
         tint.setAlphaF(0.30 if theme.dark else 0.22)
         painter.setPen(QPen(colour, 1.5))
         painter.setBrush(tint)
         painter.drawEllipse(disc)
-        paint_icon(painter, self.info.icon, disc.adjusted(8, 8, -8, -8), theme.text)
-        text_left = disc.right() + 10
-        text_width = rect.right() - _PAD - text_left
+        paint_icon(painter, self.info.icon, disc.adjusted(4.5, 4.5, -4.5, -4.5), theme.text)
         painter.setPen(theme.text)
-        painter.setFont(font(13, bold=True))
-        name = QRectF(text_left, disc.top() - 2, text_width, _ICON / 2 + 2)
-        painter.drawText(
-            name, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, self.info.label
+        name_font = font(NAME_PT, bold=True)
+        painter.setFont(name_font)
+        name_left = disc.right() + _ICON_GAP
+        name = QRectF(name_left, disc.top(), rect.right() - PAD - name_left, _ICON)
+        label = QFontMetricsF(name_font).elidedText(
+            self.info.label, Qt.TextElideMode.ElideRight, name.width()
         )
+        painter.drawText(name, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+        text_width = rect.width() - 2 * PAD
+        metrics = QFontMetricsF(self.caption_font())
         painter.setPen(theme.muted)
-        painter.setFont(font(11))
-        role = QRectF(text_left, disc.center().y() + 1, text_width, _ICON / 2)
-        painter.drawText(
-            role, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.info.role
-        )
-        self._paint_caption(
-            painter, QRectF(rect.left() + _PAD, disc.bottom() + 10, rect.width() - 2 * _PAD, 44)
-        )
+        painter.setFont(self.caption_font())
+        role = metrics.elidedText(self.info.role, Qt.TextElideMode.ElideRight, text_width)
+        top = disc.bottom() + _ROLE_GAP
+        painter.drawText(QPointF(rect.left() + PAD, top + metrics.ascent()), role)
+        self._paint_caption(painter, QPointF(rect.left() + PAD, top + metrics.lineSpacing()))
 
-    def _paint_caption(self, painter: QPainter, area: QRectF) -> None:
-        theme, state = self.theme, self.state
-        caption_font = font(11)
-        metrics = QFontMetricsF(caption_font)
+    def caption_layout(self) -> list[CaptionLine]:
+        """Each painted line of the caption: its text, font, colour and indent."""
+        theme, state, width = self.theme, self.state, self.size.width() - 2 * PAD
         # The last line of a good or bad state gets a mark before it, in its own colour:
         # status must not rest on colour alone.
         marked = state.tone in ("good", "bad")
-        mark = "✓ " if state.tone == "good" else "✕ "
-        mark_width = QFontMetricsF(font(11, bold=True)).horizontalAdvance(mark) if marked else 0
-        head = _fit_lines(state.lines[:-1], metrics, area.width())
-        caption_font.setBold(marked)
-        tail = _fit_lines(state.lines[-1:], QFontMetricsF(caption_font), area.width() - mark_width)
-        step = metrics.lineSpacing() + 1
-        for index, line in enumerate((head + tail)[:_CAPTION_LINES]):
-            in_tail = index >= len(head)
-            baseline = QPointF(area.left(), area.top() + metrics.ascent() + index * step)
-            painter.setFont(font(11, bold=marked and in_tail))
-            if marked and in_tail:
-                if index == len(head):
-                    painter.setPen(theme.good if state.tone == "good" else theme.error)
-                    painter.drawText(baseline, mark)
-                baseline.setX(baseline.x() + mark_width)
-            painter.setPen(
-                theme.error
-                if state.tone == "bad" and in_tail
-                else theme.muted
-                if state.tone == "idle"
-                else theme.text
-            )
-            painter.drawText(baseline, line)
+        plain, bold = self.caption_font(), self.caption_font(bold=marked)
+        mark = ("✓ " if state.tone == "good" else "✕ ") if marked else ""
+        indent = QFontMetricsF(bold).horizontalAdvance(mark)
+        # The last line (the status) keeps the lines it needs; the ones before it share
+        # what is left, and each part is elided if it must be cut.
+        last, budget = state.lines[-1:], self.caption_lines
+        tail_metrics = QFontMetricsF(bold)
+        wanted = len(fit_lines(last, tail_metrics, width - indent, budget))
+        head = fit_lines(state.lines[:-1], QFontMetricsF(plain), width, max(1, budget - wanted))
+        tail = fit_lines(last, tail_metrics, width - indent, max(1, budget - len(head)))
+        ink = theme.muted if state.tone == "idle" else theme.text
+        tail_ink = theme.error if state.tone == "bad" else ink
+        lines = [CaptionLine(text, plain, ink) for text in head]
+        lines += [CaptionLine(text, bold, tail_ink, indent) for text in tail]
+        if marked and tail:
+            lines[len(head)] = replace(lines[len(head)], mark=mark)
+        return lines
+
+    def _paint_caption(self, painter: QPainter, origin: QPointF) -> None:
+        metrics = QFontMetricsF(self.caption_font())
+        mark_ink = self.theme.good if self.state.tone == "good" else self.theme.error
+        top = origin.y() + _CAPTION_GAP + metrics.ascent()
+        for index, line in enumerate(self.caption_layout()):
+            baseline = QPointF(origin.x(), top + index * metrics.lineSpacing())
+            painter.setFont(line.font)
+            if line.mark:
+                painter.setPen(mark_ink)
+                painter.drawText(baseline, line.mark)
+            painter.setPen(line.ink)
+            painter.drawText(baseline + QPointF(line.indent, 0), line.text)
+
+
+@dataclass(frozen=True)
+class CaptionLine:
+    """One painted line of a card's caption.
+
+    Attributes:
+        text: the words; font and ink: how they are drawn; indent: from the text's left
+            edge (the width of a status mark); mark: "✓ " or "✕ " drawn in the indent.
+    """
+
+    text: str
+    font: QFont
+    ink: QColor
+    indent: float = 0.0
+    mark: str = ""
+
+
+def label_lines(label: str, width: float = math.inf) -> list[str]:
+    """A link label in lines no wider than `width` (less the label's own margins)."""
+    return wrap_label(label, QFontMetricsF(font(TEXT_PT)), width - 2 * _LABEL_MARGIN)
+
+
+def label_size(lines: list[str]) -> QSizeF:
+    """The box a link label takes, its margins included."""
+    metrics = QFontMetricsF(font(TEXT_PT))
+    width = max((metrics.horizontalAdvance(line) for line in lines), default=0.0)
+    height = metrics.lineSpacing() * len(lines)
+    return QSizeF(width + 2 * _LABEL_MARGIN, height + 4)
 
 
 class LinkItem(QGraphicsObject):
@@ -169,12 +229,20 @@ class LinkItem(QGraphicsObject):
         style: the look of the message on it now, or None when it is idle.
     """
 
-    def __init__(self, info: LinkInfo, path: QPainterPath, label_at: QPointF, theme: Theme) -> None:
+    def __init__(
+        self,
+        info: LinkInfo,
+        path: QPainterPath,
+        label_at: QPointF,
+        theme: Theme,
+        label_width: float = math.inf,
+    ) -> None:
         super().__init__()
         self.key = info.key
         self.info = info
         self.path = path
         self.label_at = label_at
+        self.label_lines = label_lines(info.label, label_width)
         self.theme = theme
         self.style: TokenStyle | None = None
         self.setZValue(0)
@@ -197,18 +265,21 @@ class LinkItem(QGraphicsObject):
         self.theme = theme
         self.update()
 
-    def _label_rect(self) -> QRectF:
-        metrics = QFontMetricsF(font(11))
-        width = metrics.horizontalAdvance(self.info.label) + 12
-        height = metrics.height() + 4
-        return QRectF(self.label_at.x() - width / 2, self.label_at.y() - height / 2, width, height)
+    def label_rect(self) -> QRectF:
+        size = label_size(self.label_lines)
+        return QRectF(
+            self.label_at.x() - size.width() / 2,
+            self.label_at.y() - size.height() / 2,
+            size.width(),
+            size.height(),
+        )
 
     def boundingRect(self) -> QRectF:
-        return self.path.boundingRect().adjusted(-6, -6, 6, 6).united(self._label_rect())
+        return self.path.boundingRect().adjusted(-6, -6, 6, 6).united(self.label_rect())
 
     def shape(self) -> QPainterPath:
         outline = QPainterPath(self.path)
-        outline.addRect(self._label_rect())
+        outline.addRect(self.label_rect())
         return outline
 
     def paint(
@@ -223,9 +294,11 @@ class LinkItem(QGraphicsObject):
             line = self.style.line if self.style.line != "solid" else self.info.line
             painter.setPen(line_pen(self.theme.ink(QColor(self.style.colour)), 4.5, line))
         painter.drawPath(self.path)
-        painter.setFont(font(11))
+        painter.setFont(font(TEXT_PT))
         painter.setPen(self.theme.text if self.style else self.theme.muted)
-        painter.drawText(self._label_rect(), Qt.AlignmentFlag.AlignCenter, self.info.label)
+        painter.drawText(
+            self.label_rect(), Qt.AlignmentFlag.AlignCenter, "\n".join(self.label_lines)
+        )
 
 
 class TokenItem(QGraphicsObject):

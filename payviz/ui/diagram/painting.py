@@ -26,7 +26,18 @@ import payviz
 from payviz.diagrams.node_state import TokenStyle
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
 
-TOKEN_HEIGHT = 28.0
+# Point sizes of the diagram's text at 100 % zoom. The smallest is 11 pt: the view's fit
+# keeps 100 % or more wherever the main window gives the diagram its default share.
+TEXT_PT = 11.0  # roles, captions, link labels, token text
+NAME_PT = 13.0  # a party's name on its card
+SUBTITLE_PT = 12.0  # the banner's line about the message
+TITLE_PT = 18.0  # the banner's "Step N · Title"
+
+TOKEN_HEIGHT = 26.0
+_GLYPH_INSET = 4.5  # from the pill's left end to its glyph
+_GLYPH_SIDE = TOKEN_HEIGHT - 11.0
+_TEXT_GAP = 3.0  # between the glyph and the text
+_TEXT_END = 7.0  # from the text to the pill's right end
 
 # The icons ship in `payviz/assets/icons` when installed, in `assets/icons` in a checkout.
 _ICON_DIRS = (
@@ -165,9 +176,11 @@ def line_pen(colour: QColor, width: float, line: str) -> QPen:
 
 
 def token_size(text: str) -> QSizeF:
-    """The size of a token pill carrying `text` beside its glyph."""
-    width = QFontMetricsF(font(11, bold=True)).horizontalAdvance(text) if text else 0.0
-    return QSizeF(TOKEN_HEIGHT + (width + 14.0 if text else 0.0), TOKEN_HEIGHT)
+    """The size of a token pill carrying `text` beside its glyph (a disc with no text)."""
+    if not text:
+        return QSizeF(TOKEN_HEIGHT, TOKEN_HEIGHT)
+    width = QFontMetricsF(font(TEXT_PT, bold=True)).horizontalAdvance(text)
+    return QSizeF(_GLYPH_INSET + _GLYPH_SIDE + _TEXT_GAP + width + _TEXT_END, TOKEN_HEIGHT)
 
 
 def paint_token(
@@ -190,8 +203,9 @@ def paint_token(
     painter.setBrush(QBrush(fill))
     radius = rect.height() / 2
     painter.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), radius, radius)
-    side = rect.height() - 10.0
-    glyph = QRectF(rect.left() + 7.0, rect.top() + 5.0, side, side)
+    side = rect.height() - 11.0
+    left = rect.left() + (_GLYPH_INSET if text else (rect.width() - side) / 2)
+    glyph = QRectF(left, rect.center().y() - side / 2, side, side)
     glyph_ink = ink if style.filled else colour
     painter.save()
     if style.glyph == "arrow":
@@ -202,8 +216,7 @@ def paint_token(
     painter.restore()
     if text:
         painter.setPen(ink)
-        painter.setFont(font(11, bold=True))
-        area = QRectF(
-            glyph.right() + 4.0, rect.top(), rect.right() - glyph.right() - 14.0, rect.height()
-        )
+        painter.setFont(font(TEXT_PT, bold=True))
+        left = glyph.right() + _TEXT_GAP
+        area = QRectF(left, rect.top(), rect.right() - _TEXT_END - left, rect.height())
         painter.drawText(area, Qt.AlignmentFlag.AlignCenter, text)

@@ -27,47 +27,49 @@ from payviz.engine._types import MODES, Party
 from payviz.engine.steps import STEPS, step_info
 from payviz.engine.trace import Message
 
-from .items import CARD_SIZE, LinkItem, NodeItem, TokenItem
-from .painting import Theme, font, token_size
+from .items import LinkItem, NodeItem, TokenItem, label_lines, label_size
+from .layout import ARC_RISE, GAP, MARGIN, SUBTITLE_LINES, banner_height, lay_out
+from .painting import SUBTITLE_PT, TITLE_PT, TOKEN_HEIGHT, Theme, font, token_size
+from .text import fit_lines
 
-COLUMN = 408.0  # centre to centre, leaves room for a token to travel between two cards
-ROW = 276.0
-BANNER_HEIGHT = 76.0
-_TOP = BANNER_HEIGHT + 28 + CARD_SIZE.height() / 2
-_GAP = 6.0  # between a card's edge and the end of a link
-_ARC_DEPTH = 96.0
-_LABEL_GAP = 22.0  # from a link to its label's edge: clear of a token passing by
+_END_GAP = 2.5  # between a card's edge and the end of a link
+_ARC_DEPTH = 52.0  # the control points of an arc under the row: deep enough for its label
+_CORNER = 44.0  # the radius of the redirect's turn down onto the processor
+_LABEL_GAP = 3.0  # between a token passing on a link and the link's label
 _DIMMED = 0.32
 FLOW_NAMES = {"direct": "Direct checkout", "redirect": "Hosted checkout (redirect)"}
 
 
-def _edge_point(centre: QPointF, toward: QPointF) -> QPointF:
+def _edge_point(card: QRectF, toward: QPointF) -> QPointF:
     """Where the line from a card's centre toward a point leaves the card (plus a gap)."""
+    centre = card.center()
     dx, dy = toward.x() - centre.x(), toward.y() - centre.y()
-    half_w, half_h = CARD_SIZE.width() / 2 + _GAP, CARD_SIZE.height() / 2 + _GAP
+    half_w, half_h = card.width() / 2 + _END_GAP, card.height() / 2 + _END_GAP
     scale = min(half_w / abs(dx) if dx else math.inf, half_h / abs(dy) if dy else math.inf)
     return QPointF(centre.x() + dx * scale, centre.y() + dy * scale)
 
 
 def _inset(path: QPainterPath, percent: float, text: str) -> float:
-    """How far the token's centre stays from an end so the pill stops outside the card."""
+    """How far from an end of `path` the token's centre is when its pill just meets the end."""
     size = token_size(text)
     angle = math.radians(path.angleAtPercent(percent))
     dx, dy = abs(math.cos(angle)), abs(math.sin(angle))
     half_w, half_h = size.width() / 2, size.height() / 2
-    return min(half_w / dx if dx > 1e-6 else math.inf, half_h / dy if dy > 1e-6 else math.inf) + 3
+    return min(half_w / dx if dx > 1e-6 else math.inf, half_h / dy if dy > 1e-6 else math.inf)
 
 
 class BannerItem(QGraphicsObject):
-    """The step banner at the top: "Step N · Title" and a line about the message.
+    """The step banner: "Step N · Title" and, under it, a line or two about the message.
 
     Attributes:
-        title: the big line; subtitle: the small line under it.
+        title: the big line; subtitle: the smaller text under it.
+        width: the banner's width; its position is its top-left corner.
     """
 
-    def __init__(self, width: float, theme: Theme) -> None:
+    def __init__(self, width: float, theme: Theme, height: float | None = None) -> None:
         super().__init__()
         self.width = width
+        self.height = height if height is not None else banner_height()
         self.theme = theme
         self.title = ""
         self.subtitle = ""
@@ -83,31 +85,32 @@ class BannerItem(QGraphicsObject):
         self.theme = theme
         self.update()
 
+    def subtitle_lines(self) -> list[str]:
+        """The subtitle as painted: broken at its " · " separators, elided if still too long."""
+        metrics = QFontMetricsF(font(SUBTITLE_PT))
+        return fit_lines([self.subtitle], metrics, self.width, SUBTITLE_LINES, "  ·  ")
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-self.width / 2, 0, self.width, BANNER_HEIGHT)
+        return QRectF(0, 0, self.width, self.height)
 
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = self.boundingRect()
+        centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+        title_font = font(TITLE_PT, bold=True)
+        metrics = QFontMetricsF(title_font)
+        painter.setFont(title_font)
         painter.setPen(self.theme.text)
-        painter.setFont(font(18, bold=True))
-        top = QRectF(rect.left(), rect.top(), rect.width(), 42)
-        title = QFontMetricsF(painter.font()).elidedText(
-            self.title, Qt.TextElideMode.ElideRight, rect.width()
-        )
-        painter.drawText(top, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, title)
-        painter.setFont(font(11.5))
+        title = metrics.elidedText(self.title, Qt.TextElideMode.ElideRight, self.width)
+        painter.drawText(QRectF(0, 0, self.width, metrics.lineSpacing()), centre, title)
+        painter.setFont(font(SUBTITLE_PT))
         painter.setPen(self.theme.error if self.failed else self.theme.muted)
-        bottom = QRectF(rect.left(), top.bottom() + 6, rect.width(), 24)
+        line = QFontMetricsF(painter.font()).lineSpacing()
         # Long summaries (a redirect's signed URL) lose their tail, never who sent what.
-        subtitle = QFontMetricsF(painter.font()).elidedText(
-            self.subtitle, Qt.TextElideMode.ElideRight, rect.width()
-        )
-        painter.drawText(
-            bottom, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, subtitle
-        )
+        for index, text in enumerate(self.subtitle_lines()):
+            top = metrics.lineSpacing() + 2 + index * line
+            painter.drawText(QRectF(0, top, self.width, line), centre, text)
 
 
 class DiagramScene(QGraphicsScene):
@@ -120,6 +123,7 @@ class DiagramScene(QGraphicsScene):
         graph: the networkx topology the scene mirrors.
         nodes: party -> NodeItem; links: (party, party) in `PARTIES` order -> LinkItem.
         token: the single TokenItem; banner: the BannerItem at the top.
+        layout: where the cards and the banner stand (see `layout.lay_out`).
         theme: the colours in use, from the palette given to `apply_palette`.
     """
 
@@ -132,70 +136,92 @@ class DiagramScene(QGraphicsScene):
         self.nodes: dict[Party, NodeItem] = {}
         self.links: dict[tuple[Party, Party], LinkItem] = {}
         self.mode: str | None = None
+        self.layout = lay_out(self.graph)
         idle = idle_states()
         for party, data in self.graph.nodes(data=True):
-            node = NodeItem(data["info"], self.theme, idle[party])
-            column, row = data["pos"]
-            node.setPos(column * COLUMN, _TOP + row * ROW)
+            card = self.layout.cards[party]
+            lines = self.layout.caption_lines[party]
+            node = NodeItem(data["info"], self.theme, idle[party], card.size(), lines)
+            node.setPos(card.center())
             self.addItem(node)
             self.nodes[party] = node
         for a, b, data in self.graph.edges(data=True):
             key = link_key(a, b)
-            path, label_at = self._route(key, data["route"], data["label"])
-            link = LinkItem(data["info"], path, label_at, self.theme)
+            path, label_at, label_width = self._route(key, data["route"], data["label"])
+            link = LinkItem(data["info"], path, label_at, self.theme, label_width)
             self.addItem(link)
             self.links[key] = link
         self.token = TokenItem(self.theme)
         self.token.arrived.connect(self._on_token_arrived)
         self.addItem(self.token)
-        width = max(node.x() for node in self.nodes.values()) + CARD_SIZE.width()
-        self.banner = BannerItem(width, self.theme)
-        self.banner.setPos(width / 2 - CARD_SIZE.width() / 2, 0)
+        place = self.layout.banner
+        self.banner = BannerItem(place.width(), self.theme, place.height())
+        self.banner.setPos(place.topLeft())
         self.addItem(self.banner)
-        self.setSceneRect(self.itemsBoundingRect().adjusted(-24, -20, 24, 20))
+        self.setSceneRect(self._content_rect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN))
         self.show_idle()
 
     # -- layout ----------------------------------------------------------------------------
 
+    def _content_rect(self) -> QRectF:
+        """Cards, links with their labels, and the banner: all that must be seen."""
+        rect = self.layout.banner
+        for card in self.layout.cards.values():
+            rect = rect.united(card)
+        for link in self.links.values():
+            rect = rect.united(link.label_rect()).united(link.path.boundingRect())
+            if link.info.route == "under":  # a token at the bottom of the arc
+                bottom = link.path.boundingRect().bottom() + TOKEN_HEIGHT / 2
+                rect.setBottom(max(rect.bottom(), bottom))
+        return rect
+
     def _route(
         self, key: tuple[Party, Party], route: str, label: str
-    ) -> tuple[QPainterPath, QPointF]:
-        """The path of a link from key[0] to key[1], and where its label sits."""
-        a, b = self.nodes[key[0]].pos(), self.nodes[key[1]].pos()
-        half_w, half_h = CARD_SIZE.width() / 2 + _GAP, CARD_SIZE.height() / 2 + _GAP
-        metrics = QFontMetricsF(font(11))
+    ) -> tuple[QPainterPath, QPointF, float]:
+        """The path of a link from key[0] to key[1], where its label sits, and its width."""
+        a, b = self.layout.cards[key[0]], self.layout.cards[key[1]]
+        clear = TOKEN_HEIGHT / 2 + _LABEL_GAP  # from a link to its label: a token passes
         path = QPainterPath()
-        if route == "over":  # leave a's right side, arrive on b's top, arching over the row
-            path.moveTo(a.x() + half_w, a.y())
-            path.quadTo(QPointF(b.x(), a.y()), QPointF(b.x(), b.y() - half_h))
-            mid = path.pointAtPercent(0.3)
-            return path, QPointF(mid.x(), mid.y() - metrics.height() / 2 - _LABEL_GAP)
+        if route == "over":  # leave a's right side under the banner, turn down onto b's top
+            start = QPointF(a.right() + _END_GAP, a.bottom() - ARC_RISE)
+            end = QPointF(b.center().x(), b.top() - _END_GAP)
+            radius = min(_CORNER, end.y() - start.y(), end.x() - start.x())
+            path.moveTo(start)
+            path.lineTo(end.x() - radius, start.y())
+            path.quadTo(QPointF(end.x(), start.y()), QPointF(end.x(), start.y() + radius))
+            path.lineTo(end)
+            size = label_size(label_lines(label))
+            x = (start.x() + end.x() - radius) / 2
+            return path, QPointF(x, start.y() + clear + size.height() / 2), math.inf
         if route == "under":  # leave a's bottom, arrive on b's bottom, arching under the row
-            path.moveTo(a.x(), a.y() + half_h)
-            path.cubicTo(
-                QPointF(a.x(), a.y() + half_h + _ARC_DEPTH),
-                QPointF(b.x(), b.y() + half_h + _ARC_DEPTH),
-                QPointF(b.x(), b.y() + half_h),
-            )
+            start = QPointF(a.center().x(), a.bottom() + _END_GAP)
+            end = QPointF(b.center().x(), b.bottom() + _END_GAP)
+            path.moveTo(start)
+            path.cubicTo(start + QPointF(0, _ARC_DEPTH), end + QPointF(0, _ARC_DEPTH), end)
+            # The label rides in the arc's bowl, under the card it bypasses.
             mid = path.pointAtPercent(0.5)
-            return path, QPointF(mid.x(), mid.y() + metrics.height() / 2 + _LABEL_GAP)
-        start, end = _edge_point(a, b), _edge_point(b, a)
+            size = label_size(label_lines(label))
+            return path, QPointF(mid.x(), mid.y() - clear - size.height() / 2), math.inf
+        start, end = _edge_point(a, b.center()), _edge_point(b, a.center())
         path.moveTo(start)
         path.lineTo(end)
         mid = (start + end) / 2
         if abs(end.x() - start.x()) >= abs(end.y() - start.y()):
-            return path, QPointF(mid.x(), mid.y() - metrics.height() / 2 - _LABEL_GAP)
-        offset = metrics.horizontalAdvance(label) / 2 + token_size("POST").width() / 2 + 12
-        return path, QPointF(mid.x() + offset, mid.y())
+            # Above the line, between the two cards: as wide as the gap allows.
+            size = label_size(label_lines(label, GAP))
+            return path, QPointF(mid.x(), mid.y() - clear - size.height() / 2), GAP
+        size = label_size(label_lines(label))
+        offset = size.width() / 2 + token_size("POST").width() / 2 + _LABEL_GAP
+        return path, QPointF(mid.x() + offset, mid.y()), math.inf
 
     def path_between(self, src: Party, dst: Party) -> QPainterPath:
         """The path a token takes from src to dst: along their link, else straight across."""
         link = self.links.get(link_key(src, dst))
         if link is not None:
             return link.path_from(src)
-        a, b = self.nodes[src].pos(), self.nodes[dst].pos()
-        path = QPainterPath(_edge_point(a, b))
-        path.lineTo(_edge_point(b, a))
+        a, b = self.layout.cards[src], self.layout.cards[dst]
+        path = QPainterPath(_edge_point(a, b.center()))
+        path.lineTo(_edge_point(b, a.center()))
         return path
 
     # -- what is shown ---------------------------------------------------------------------
@@ -239,9 +265,11 @@ class DiagramScene(QGraphicsScene):
             node.set_highlighted(party in (message.src, message.dst))
         self.banner.set_text(*banner_text(message), failed=style.glyph == "cross")
         path, text = self.path_between(message.src, message.dst), token_text(message)
-        # The token starts hidden under the sender's card and stops just short of the
-        # receiver's, so it visibly leaves one and arrives at the other.
-        span = (-_inset(path, 0.0, text), max(0.0, path.length() - _inset(path, 1.0, text)))
+        # The token starts hidden under the sender's card and stops against the receiver's
+        # (a pixel short of its edge), so it visibly leaves one and arrives at the other,
+        # even where two cards stand only a token's length apart.
+        end = path.length() - _inset(path, 1.0, text) + _END_GAP - 1
+        span = (-_inset(path, 0.0, text) - 1, max(0.0, end))
         self.token.travel(message.seq, path, span, style, text, duration_ms)
 
     def _set_mode(self, mode: str | None) -> None:

@@ -6,7 +6,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QImage, QPainter, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView, QSizePolicy, QWidget
 
 from payviz.diagrams.node_state import TokenStyle, legend_styles, node_states
@@ -58,6 +58,7 @@ class DiagramView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._show_scroll_bars(False)
 
     # -- the trace -------------------------------------------------------------------------
 
@@ -114,7 +115,8 @@ class DiagramView(QGraphicsView):
     def set_zoom(self, scale: float) -> None:
         scale = min(max(scale, _ZOOM_RANGE[0]), _ZOOM_RANGE[1])
         self.auto_fit = False
-        self.setTransform(self.transform().fromScale(scale, scale))
+        self._show_scroll_bars(True)
+        self.setTransform(QTransform.fromScale(scale, scale))
         self.zoom_changed.emit(scale)
 
     def zoom_in(self) -> None:
@@ -126,13 +128,35 @@ class DiagramView(QGraphicsView):
     def reset_zoom(self) -> None:
         """Back to fitting the whole diagram in the view, refitting on every resize."""
         self.auto_fit = True
+        self._show_scroll_bars(False)
         self._fit()
+
+    def fit_scale(self) -> float:
+        """The zoom at which the whole diagram just fits the viewport.
+
+        The scene is laid out for the view's default share of the window, so at that size
+        this is 100 % or more and text keeps its point size; a smaller view shrinks it all.
+        """
+        rect, port = self.diagram_scene.sceneRect(), self.viewport().size()
+        return min(port.width() / rect.width(), port.height() / rect.height())
 
     def _fit(self) -> None:
         if self.viewport().width() < 10 or self.viewport().height() < 10:
             return
-        self.fitInView(self.diagram_scene.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
-        self.zoom_changed.emit(self.zoom())
+        # Not fitInView: it keeps a margin of its own, which would shave the scale.
+        scale = self.fit_scale()
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.centerOn(self.diagram_scene.sceneRect().center())
+        self.zoom_changed.emit(scale)
+
+    def _show_scroll_bars(self, shown: bool) -> None:
+        """Scroll bars only when zoomed by hand: a fitted diagram never needs them, and
+        their coming and going would change the viewport it is fitted to."""
+        policy = (
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded if shown else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        self.setHorizontalScrollBarPolicy(policy)
+        self.setVerticalScrollBarPolicy(policy)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -155,7 +179,8 @@ class DiagramView(QGraphicsView):
         super().changeEvent(event)
 
     def sizeHint(self) -> QSize:
-        return self.diagram_scene.sceneRect().size().toSize() * 0.8
+        """The diagram at 100 %: every text at its point size."""
+        return self.diagram_scene.sceneRect().size().toSize()
 
     # -- export ----------------------------------------------------------------------------
 
