@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--map", action="append", default=[], metavar="HOST=PARTY", help="HAR host's party"
     )
+    export.add_argument(
+        "--scale", type=float, default=2.0, help="PNG pixels per point (default 2: crisp on slides)"
+    )
     from .cli_chaos import add_chaos_parser
 
     add_chaos_parser(sub)
@@ -198,7 +201,10 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _image_exporter(fmt: str, output: Path | None) -> Callable[[list[Message], Path, str], None]:
+ImageExporter = Callable[[list[Message], Path, str, float], None]
+
+
+def _image_exporter(fmt: str, output: Path | None) -> ImageExporter:
     """The app's renderer for SVG/PNG; images need Qt, so the diagrams layer has none."""
     try:
         from .ui.render import export_image  # type: ignore[import-not-found, unused-ignore]
@@ -209,7 +215,7 @@ def _image_exporter(fmt: str, output: Path | None) -> Callable[[list[Message], P
         ) from None
     if output is None:
         raise UsageError(f"--to {fmt} writes an image file: give it with -o FILE")
-    exporter: Callable[[list[Message], Path, str], None] = export_image
+    exporter: ImageExporter = export_image
     return exporter
 
 
@@ -222,6 +228,8 @@ def export_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--map: {exc}") from None
     image = _image_exporter(args.to, args.output) if args.to in ("svg", "png") else None
+    if not 0.25 <= args.scale <= 8:
+        raise UsageError("--scale must be between 0.25 and 8")
     try:
         loaded = read_input(args.trace, host_map)
     except ExportInputError as exc:
@@ -231,7 +239,10 @@ def export_command(args: argparse.Namespace) -> int:
     for problem in loaded.problems:
         print(f"payviz: {problem}", file=sys.stderr)
     if image is not None:
-        image(loaded.messages, args.output, args.to)
+        try:
+            image(loaded.messages, args.output, args.to, args.scale)
+        except OSError as exc:
+            raise UsageError(str(exc)) from None
         return 0
     text = render(args.to, loaded.records, loaded.scenarios)
     if args.output is None:

@@ -134,6 +134,9 @@ def write_sequence_svg(
 
 
 def _svg_generator(path: Path, size: QSize) -> QSvgGenerator:
+    """A generator writing to `path`; OSError now if the file cannot be written (the
+    generator itself would only fail quietly)."""
+    path.open("wb").close()
     generator = QSvgGenerator()
     generator.setFileName(str(path))
     generator.setSize(size)

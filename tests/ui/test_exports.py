@@ -75,6 +75,15 @@ def test_payviz_export_writes_a_png_from_the_command_line(tmp_path: Path, direct
     svg = tmp_path / "f.svg"
     assert run_cli("export", str(trace), "--to", "svg", "-o", str(svg)).status == 0
     assert "Processor" in _texts(svg)
+    small = tmp_path / "small.png"
+    assert (
+        run_cli("export", str(trace), "--to", "png", "--scale", "1", "-o", str(small)).status == 0
+    )
+    assert QImage(str(small)).width() == EXPORT_WIDTH
+    for fmt in ("png", "svg"):
+        nowhere = run_cli("export", str(trace), "--to", fmt, "-o", str(tmp_path / "no" / "f"))
+        assert nowhere.status == 2
+        assert "cannot write" in nowhere.stderr or "No such file" in nowhere.stderr
 
 
 def test_the_component_diagram_exports_at_a_given_message(
