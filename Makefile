@@ -26,6 +26,7 @@ check: $(STAMP)
 screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/direct-jwe.png --mode direct --step 2
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/redirect-declined.png --mode redirect --decision decline
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/payviz --snapshot docs/screenshots/sequence-view.png --mode redirect --panel sequence --step 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
