@@ -26,6 +26,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
+    QLayout,
     QMainWindow,
     QMessageBox,
     QScrollArea,
@@ -48,10 +49,12 @@ from .controls import (
     media_icon,
 )
 from .diagram import DiagramView, LegendWidget
+from .diagram.heat import HeatOverlay, Link, show_heat
 from .faults_panel import FaultsPanel
 from .file_menu import FileMenu
 from .inspector import InspectorPanel
 from .invariants_badge import InvariantsBadge, describe
+from .load_dialog import LoadDialog
 from .log_model import LogPanel, TraceFilterProxy, TraceTableModel, svg_icon
 from .narration import NarrationPanel, step_caption
 from .player import Player
@@ -61,6 +64,7 @@ ORGANIZATION = APPLICATION = "payviz"
 BASE_POINT_SIZE = 11.0
 SHORTCUTS = (
     ("Ctrl+R", "Run checkout"),
+    ("Ctrl+L", "Load test"),
     ("Ctrl+O / Ctrl+S", "Open / save a session"),
     ("Space", "Play / pause"),
     ("Right / Left", "Step forward / back"),
@@ -119,6 +123,7 @@ class MainWindow(QMainWindow):
         self._scale = 1.0
         self._apply_font()
 
+        self.load_dialog: LoadDialog | None = None
         self.diagram = DiagramView(self)
         self.diagram.set_records(self.records)
         self.setCentralWidget(self.diagram)
@@ -222,6 +227,7 @@ class MainWindow(QMainWindow):
         run = menu.addMenu("&Run")
         run.addAction(self.run_action)
         run.addAction(self._action("&Faults…", "Ctrl+Shift+F", self.show_faults))
+        run.addAction(self._action("&Load test…", "Ctrl+L", self.show_load_test))
         run.addSeparator()
         actions = self.playback_actions
         for action in (actions.play, actions.forward, actions.back, actions.first, actions.last):
@@ -252,6 +258,7 @@ class MainWindow(QMainWindow):
     # -- engine ----------------------------------------------------------------------------
 
     def _on_run_triggered(self) -> None:
+        self._clear_heat()  # single tokens again, not a load run's traffic
         if self.source is not None:  # back from a file to the live session
             self.show_records(self._live_records)
         if self.bridge.run_checkout(self.run_controls.scenario_fields()):
@@ -343,6 +350,32 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         self.file_menu.open_path(path)
+
+    def show_load_test(self) -> LoadDialog:
+        """Run -> Load test: many checkouts at once; the diagram shows traffic per link."""
+        dialog = self.load_dialog
+        if dialog is None:
+            dialog = self.load_dialog = LoadDialog(self)
+            dialog.link_counts_changed.connect(self._on_link_counts_changed)
+            # Size constraints fixed before the window exists: the layout must not change
+            # them once shown (window systems are told each change, some refuse it).
+            layout = dialog.layout()
+            if layout is not None:
+                layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+            dialog.setMinimumSize(dialog.sizeHint())
+        if dialog.isVisible():
+            dialog.raise_()
+        else:
+            dialog.show()
+        return dialog
+
+    def _on_link_counts_changed(self, counts: Mapping[Link, int]) -> None:
+        show_heat(self.diagram.diagram_scene, counts)
+
+    def _clear_heat(self) -> None:
+        overlay = self.diagram.diagram_scene.findChild(HeatOverlay)
+        if isinstance(overlay, HeatOverlay):
+            overlay.clear()
 
     def show_faults(self) -> None:
         self.docks["faults"].show()

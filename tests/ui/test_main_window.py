@@ -239,3 +239,21 @@ def test_snapshot_renders_a_png(qtbot, tmp_path: Path) -> None:
     target = tmp_path / "direct.png"
     assert main(["--snapshot", str(target), "--mode", "direct", "--step", "2"]) == 0
     assert target.read_bytes().startswith(b"\x89PNG")
+
+
+def test_run_load_test_shows_traffic_per_link_on_the_diagram(qtbot, window: MainWindow) -> None:
+    from payviz.ui.diagram.heat import HeatOverlay
+
+    dialog = window.show_load_test()
+    assert dialog.isVisible()
+    dialog.count_box.setValue(10)
+    dialog.concurrency_box.setValue(5)
+    with qtbot.waitSignal(dialog.load_finished, timeout=60_000):
+        assert dialog.start()
+    overlay = window.diagram.diagram_scene.findChild(HeatOverlay)
+    assert isinstance(overlay, HeatOverlay)
+    assert overlay.counts[("merchant", "gateway")] >= 10, "every checkout crossed that link"
+    assert overlay.width_of(("merchant", "gateway")) > 0
+    run(qtbot, window)
+    assert overlay.width_of(("merchant", "gateway")) == 0, "a single checkout hides the heat"
+    dialog.close()
