@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from payviz.engine._types import Party
-from payviz.engine.load import HopSample
 from payviz.engine.trace import Message, Record
 
 from .topology import LINK_INFO, link_key
+
+if TYPE_CHECKING:
+    from payviz.engine.load import HopSample
 
 Link = tuple[Party, Party]
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .cards import mask_pan
 from .trace import Message
-from .world import World
+
+if TYPE_CHECKING:
+    from .world import World
 
 INVARIANT_COUNT = 5  # money conserved, capture after approval, once, orders end, holds end
 

@@ -14,17 +14,21 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from payviz.engine.invariants import Violation, check
 from payviz.engine.scenario import Scenario
-from payviz.engine.session import CheckoutResult, Session
 from payviz.engine.trace import Record
 
-SessionFactory = Callable[[], Session]
+if TYPE_CHECKING:
+    # The engine's services (FastAPI, crypto, httpx) load on the engine thread, after the
+    # window is on screen: the first paint does not wait for them.
+    from payviz.engine.session import CheckoutResult, Session
+
+SessionFactory = Callable[[], "Session"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,7 @@ class EngineBridge(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self._factory: SessionFactory = session_factory or (lambda: Session())
+        self._factory: SessionFactory = session_factory or _default_session
         self._queue: queue.SimpleQueue[Record] = queue.SimpleQueue()
         self._session: Session | None = None
         self._pending = 0
@@ -225,3 +229,9 @@ class EngineBridge(QObject):
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
+
+
+def _default_session() -> Session:
+    from payviz.engine.session import Session
+
+    return Session()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import (
@@ -37,8 +37,12 @@ from payviz.diagrams.node_state import node_states
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
 from payviz.engine.invariants import Violation
 from payviz.engine.scenario import Scenario
-from payviz.engine.session import CheckoutResult
 from payviz.engine.trace import Message, Record
+
+if TYPE_CHECKING:
+    from payviz.engine.session import CheckoutResult
+
+    from .load_dialog import LoadDialog
 
 from .bridge import EngineBridge
 from .controls import (
@@ -54,7 +58,6 @@ from .faults_panel import FaultsPanel
 from .file_menu import FileMenu
 from .inspector import InspectorPanel
 from .invariants_badge import InvariantsBadge, describe
-from .load_dialog import LoadDialog
 from .log_model import LogPanel, TraceFilterProxy, TraceTableModel, svg_icon
 from .narration import NarrationPanel, step_caption
 from .player import Player
@@ -355,6 +358,8 @@ class MainWindow(QMainWindow):
         """Run -> Load test: many checkouts at once; the diagram shows traffic per link."""
         dialog = self.load_dialog
         if dialog is None:
+            from .load_dialog import LoadDialog  # the load engine loads when first asked for
+
             dialog = self.load_dialog = LoadDialog(self)
             dialog.link_counts_changed.connect(self._on_link_counts_changed)
             # Size constraints fixed before the window exists: the layout must not change
