@@ -142,7 +142,7 @@ def parse_lines(lines: Iterable[bytes], source: str = "trace") -> LoadResult:
                     _check_header(data)
                     header = data
                     scenarios = _scenarios(data, number, skipped)
-            elif data.get("type") in _IGNORED_TYPES:
+            elif isinstance(data.get("type"), str) and data["type"] in _IGNORED_TYPES:
                 pass
             else:
                 decoded = _decode(data)

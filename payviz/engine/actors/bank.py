@@ -94,6 +94,9 @@ class Bank:
         self.faults: FaultBook | None = None
         self.captured: dict[str, int] = {}  # STAN -> amount, so a repeated advice is harmless
         self.reversed: set[str] = set()  # STANs reversed, so a late original holds nothing
+        # STANs of every authorization already decided, approved or not: a copy of one that
+        # was declined must not be approved and leave a hold nobody will reverse.
+        self.decided: set[str] = set()
         self.app = self._build()
 
     def _publish(self, account: Account) -> None:
@@ -208,10 +211,14 @@ class Bank:
         account = self.accounts.get(pan)
         amount = int(fields.get("4", "0") or 0)
         stan = fields.get("11", "")
-        if account is not None and (stan in account.holds or stan in self.captured):
+        if account is not None and (
+            stan in account.holds or stan in self.captured or stan in self.decided
+        ):
             # the same STAN again: a resent request, not a new purchase
             return self._answer(fields, "94")
         code, late = self._decide(account, pan, amount, override)
+        if account is not None:
+            self.decided.add(stan)
         if stan in self.reversed:
             code, late = "68", False  # the acquirer already reversed it: hold nothing
         extra: dict[str, str] = {}

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from .. import return_url
 from ..money import MAX_AMOUNT_MINOR, AmountError, currency
@@ -36,6 +37,21 @@ class SessionRequest(BaseModel):
     return_url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://")
     notify_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     notify: Literal["return", "webhook", "both"] = "both"
+
+    @field_validator("return_url", "notify_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        """A URL the processor can really send to later: a notification to one that does
+        not parse would fail inside the delivery task, long after this request."""
+        if value is None:
+            return None
+        try:
+            url = httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"not a valid URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("must be an absolute http(s) URL")
+        return value
 
 
 @dataclass(slots=True)
