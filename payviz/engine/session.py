@@ -173,7 +173,7 @@ class Session:
             else:
                 page = await self._redirect(scenario, card)
             await world.settle()
-            await self._afterwards(page)
+            await self._afterwards(first_seq)
             return self._result(number, scenario, page, first_seq, before)
         finally:
             world.network.faults.pop(number)
@@ -181,19 +181,38 @@ class Session:
             world.merchant.notify_styles.pop(number, None)
             CURRENT_RUN.reset(token)
 
-    async def _afterwards(self, page: Page) -> None:
+    async def _afterwards(self, first_seq: int) -> None:
         """What happens after the customer is gone: replays, then the merchant's sweep."""
         world = self.world
         plan = world.network.faults.current()
         if plan is not None and plan.take_named("replay-webhook"):
             await replay_notification(world, self.trace, REPLAY_AFTER_SECONDS)
-        order_id = page.text("order-id") or self._last_order_id(CURRENT_RUN.get().checkout, 1)
-        order = world.orders.get(order_id) if order_id else None
-        if order is not None and order.status == "pending" and self.sweep_after is not None:
-            # The merchant's reconciliation job looks up orders nobody confirmed.
+        if self.sweep_after is None:
+            return
+        pending = [
+            order_id
+            for order_id in self._orders_of(CURRENT_RUN.get().checkout, first_seq)
+            if (order := world.orders.get(order_id)) is not None and order.status == "pending"
+        ]
+        if pending:
+            # The merchant's reconciliation job looks up every order nobody confirmed,
+            # the customer's and any a resent form post opened beside it.
             await self.clock.sleep(self.sweep_after)
-            await world.merchant.reconcile(order.id)
+            for order_id in pending:
+                await world.merchant.reconcile(order_id)
             await world.settle()
+
+    def _orders_of(self, checkout: int, first_seq: int) -> list[str]:
+        """Every order this checkout created, from the merchant's state changes."""
+        found: dict[str, None] = {}
+        for record in self.trace.records[first_seq - 1 :]:
+            if (
+                isinstance(record, StateChange)
+                and record.key == "order"
+                and record.checkout == checkout
+            ):
+                found[str(record.value["id"])] = None
+        return list(found)
 
     async def _direct(self, scenario: Scenario, card: str) -> Page:
         browser = self.world.browser
@@ -232,7 +251,12 @@ class Session:
             for m in self.trace.records[first_seq - 1 :]
             if isinstance(m, Message) and m.checkout == number
         ]
-        codes = [m.fields.get("39") for m in messages if m.mti == "0110" and "39" in m.fields]
+        # a 94 answers a resent copy, not the customer's payment: it is not the verdict
+        codes = [
+            m.fields["39"]
+            for m in messages
+            if m.mti == "0110" and m.fields.get("39") not in (None, "94")
+        ]
         late = any(m.mti == "0110" and m.error for m in messages)
         card = order.card if order and order.card else mask_pan(scenario.card_number)
         retried = scenario.retry_card is not None and len(codes) > 1

@@ -24,6 +24,7 @@ from payviz.engine.scenario import Scenario
 from payviz.engine.session import CheckoutResult, Session
 from payviz.engine.trace import Message
 from payviz.engine.world import Secrets
+from tests.helpers.engine import run_cli
 
 KEYS = Secrets.generate()  # one RSA key pair for every run of this module: faster, same rules
 
@@ -406,12 +407,6 @@ def test_a_duplicated_0100_after_a_91_is_a_duplicate_transmission_not_a_new_hold
     assert run.violations == []
 
 
-@pytest.mark.xfail(
-    reason="a duplicated checkout POST opens a second order and hosted session that nobody "
-    "pays; the session's reconciliation sweep looks only at the customer's own order, so "
-    "the other stays pending without a reason",
-    strict=True,
-)
 def test_a_duplicated_hosted_checkout_post_leaves_no_order_pending() -> None:
     # the delay takes the first browser -> merchant message (GET), the duplicate the POST
     run = run_with(
@@ -443,3 +438,29 @@ def test_bad_fault_spec_exits_2_with_one_line(
     lines = captured.err.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("payviz: error:")
+
+
+def test_a_checkout_form_posted_twice_makes_one_order_and_one_charge() -> None:
+    run = run_cli(
+        "run",
+        "--fault",
+        "delay@browser-merchant=1",  # takes the form's GET, so the duplicate takes the POST
+        "--fault",
+        "duplicate@browser-merchant",
+        "--format",
+        "json",
+    )
+    assert run.status == 0, run.stderr
+    posts = [m for m in run.messages if m["method"] == "POST" and m["url"].endswith("/checkout")]
+    assert len(posts) == 2, "the same form went to the shop twice"
+    assert [m["mti"] for m in run.messages if m["mti"] == "0100"] == ["0100"]
+    redirects = [
+        m["headers"]["location"]
+        for m in run.messages
+        if m["src"] == "merchant" and m["dst"] == "browser" and m["status"] == 303
+    ]
+    assert len(redirects) == 2
+    assert len(set(redirects)) == 1, "both posts lead to the same order"
+    assert run.summary["order_status"] == "paid"
+    assert run.summary["balance_before_minor"] - run.summary["balance_after_minor"] == 1999
+    assert run.summary["invariants"] == []

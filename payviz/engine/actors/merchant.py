@@ -63,6 +63,7 @@ class Merchant:
         self.confirmation = "sync"
         self.redirect_notify = "both"
         self.notify_styles: dict[int, str] = {}
+        self.form_orders: dict[str, str] = {}  # checkout form token -> the order it made
         self.app = self._build()
 
     def notify_style(self, default: str) -> str:
@@ -284,12 +285,17 @@ class Merchant:
         async def checkout_form(
             amount: str = "19.99", currency: str = "USD", flow: str = "direct"
         ) -> str:
-            return pages.checkout_form(amount, currency, flow)
+            # one token per form shown: a second post of the same form (a double click, a
+            # resent request) finds the order the first one made instead of a new charge
+            return pages.checkout_form(amount, currency, flow, token=secrets.token_urlsafe(12))
 
         @app.post("/checkout")
         async def checkout(request: Request) -> Response:
             form = await _form(request)
             flow = form.get("flow", "direct")
+            token = form.get("form_token", "")
+            if token and token in self.form_orders:
+                return RedirectResponse(f"/orders/{self.form_orders[token]}", status_code=303)
             try:
                 if flow not in ("direct", "redirect"):
                     raise FormError(f"unknown flow {flow!r}")
@@ -315,6 +321,8 @@ class Merchant:
                 reason=None,
             )
             self.orders.create(order, self.clock.now())
+            if token:
+                self.form_orders[token] = order.id
             self.publish(order)
             if card is None:
                 return await self.start_hosted_checkout(order)

@@ -36,8 +36,11 @@ def shop(amount: str, currency: str, flow: str) -> str:
     )
 
 
-def checkout_form(amount: str, currency: str, flow: str, error: str | None = None) -> str:
+def checkout_form(
+    amount: str, currency: str, flow: str, error: str | None = None, token: str = ""
+) -> str:
     hidden = (
+        f"<input type='hidden' name='form_token' value='{escape(token)}'>"
         f"<input type='hidden' name='amount' value='{escape(amount)}'>"
         f"<input type='hidden' name='currency' value='{escape(currency)}'>"
         f"<input type='hidden' name='flow' value='{escape(flow)}'>"
