@@ -52,6 +52,8 @@ def _status_text(status: int) -> str:
 
 def _json_hint(body: str) -> str:
     """A short hint from a JSON body: its `status`, `type` or `error`, when it has one."""
+    if not body.lstrip(" \t\n\r").startswith("{"):
+        return ""  # not a JSON object (HTML, a form, empty): no need to watch json fail
     try:
         data = json.loads(body)
     except ValueError:
@@ -100,9 +102,9 @@ class Recorder:
             run.mode, exchange.requester, exchange.responder, exchange.operation, direction
         )
         # A summary quotes the request path and an error may quote anything: mask them too.
-        summary = redact(summary)
+        summary = _redacted(summary)
         if isinstance(extra.get("error"), str):
-            extra["error"] = redact(extra["error"])
+            extra["error"] = _redacted(extra["error"])
         src, dst = (
             (exchange.requester, exchange.responder)
             if direction == "request"
@@ -143,7 +145,7 @@ class Recorder:
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             return self._iso(requester, responder, body, headers, url, method)
         exchange = Exchange(next(self._exchange_ids), requester, responder, f"{method} {path}")
-        text = redact(_text(body))
+        text = _redacted(_text(body))
         encrypted = '"payment"' in text and _contains_jwe(text)
         notification = "webhook-signature" in {k.lower() for k in headers}
         kind = "notification" if notification else ("encrypted" if encrypted else "request")
@@ -161,7 +163,7 @@ class Recorder:
             kind=kind,
             encrypted=encrypted,
             method=method,
-            url=redact(url),
+            url=_redacted(url),
             headers=headers,
             body=text,
         )
@@ -213,7 +215,7 @@ class Recorder:
             url=url,
             status=status,
             headers=headers,
-            error=redact(problem),
+            error=_redacted(problem),
         )
 
     def _iso_message(
@@ -268,11 +270,11 @@ class Recorder:
                 exchange, "response", body, fields, headers, status=status, error=error
             )
             return
-        text = redact(_text(body))
+        text = _redacted(_text(body))
         summary = _status_text(status)
         location = headers.get("location")
         if location:
-            summary += f" -> {redact(location)}"
+            summary += f" -> {_redacted(location)}"
         else:
             hint = _json_hint(text)
             if hint:
@@ -317,14 +319,40 @@ class Recorder:
             summary=f"email: {subject}",
             kind="email",
             headers={"subject": subject},
-            body=redact(body),
+            body=_redacted(body),
         )
 
 
 def _visible(headers: dict[str, str]) -> dict[str, str]:
     """Headers as the trace keeps them: no simulator plumbing, card numbers masked (a
     Location or a Referer can carry one in its query string)."""
-    return {k: redact(v) for k, v in headers.items() if k.lower() not in HIDDEN_HEADERS}
+    return {
+        k: v if v in _CLEAN else _redacted(v)
+        for k, v in headers.items()
+        if k.lower() not in HIDDEN_HEADERS
+    }
+
+
+# Most of what is masked recurs from one message to the next: header values (hosts,
+# content types, user agents), bodies ("200 OK" answers, JSON Web Key Sets), paths. Texts
+# that redaction leaves as they are are remembered, so each is scanned once: looking one
+# up again costs a hash, where the scan tries a regular expression at every digit. A text
+# that needed masking is never kept, so no card number stays in memory here.
+_CLEAN: dict[str, None] = {}
+_CLEAN_MAX_ENTRIES = 2048
+_CLEAN_MAX_LENGTH = 4096  # at most 8 MB remembered
+
+
+def _redacted(text: str) -> str:
+    """`redact(text)`, skipping texts already found clean."""
+    if text in _CLEAN:
+        return text
+    redacted = redact(text)
+    if redacted == text and len(text) <= _CLEAN_MAX_LENGTH:
+        if len(_CLEAN) >= _CLEAN_MAX_ENTRIES:
+            _CLEAN.clear()
+        _CLEAN[text] = None
+    return redacted
 
 
 def _contains_jwe(text: str) -> bool:

@@ -108,15 +108,13 @@ def luhn_valid(number: str) -> bool:
     """The mod-10 check every card number carries in its last digit."""
     if not number.isdigit() or not 12 <= len(number) <= 19:
         return False
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        digit = int(char)
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
+    digits = [int(char) for char in reversed(number)]
+    # Every second digit from the right is doubled, less 9 when that passes 9.
+    total = sum(digits[::2]) + sum(_LUHN_DOUBLED[digit] for digit in digits[1::2])
     return total % 10 == 0
+
+
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 def normalize_pan(raw: str) -> str:
@@ -152,22 +150,32 @@ def mask_pan(number: str) -> str:
 # same in a form post, where a browser sends the spaces as "+" (or "%20"). A card number
 # stands on its own: digits glued to letters or "_" belong to an id ("pay_3f06...", hex),
 # and masking those would change ids and break the signatures over the bodies they are in.
+#
+# The pattern starts with the digit itself and checks what precedes it with a lookbehind,
+# rather than opening with the lookbehind: a pattern whose first item is a character class
+# lets the regex engine skip ahead to the next digit in C, where a leading lookbehind makes
+# it try the whole pattern at every position (four times slower on an HTML page).
 _SEPARATOR = r"(?:[ +-]|%20)"
-_PAN_RUN = re.compile(rf"(?<![\w*])(?:\d{_SEPARATOR}?){{12,18}}\d(?![\w*])")
+_PAN_RUN = re.compile(rf"\d(?<![\w*]\d)(?:{_SEPARATOR}?\d){{12,18}}(?![\w*])")
 _PIECE = re.compile(r"%20|.", re.DOTALL)
+
+
+def _mask(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if run.isdigit():  # most runs: one number with no separators
+        if not luhn_valid(run):
+            return run
+        return run[:6] + "*" * (len(run) - 10) + run[-4:]
+    pieces = _PIECE.findall(run)  # "%20" is one separator, not digits
+    digits = "".join(piece for piece in pieces if piece.isdigit())
+    if len(digits) < 13 or not luhn_valid(digits):
+        return match.group(0)
+    masked = iter(mask_pan(digits))
+    return "".join(next(masked) if piece.isdigit() else piece for piece in pieces)
 
 
 def mask_text(text: str) -> str:
     """Mask every Luhn-valid 13-19 digit number in free text, keeping its length."""
-
-    def _mask(match: re.Match[str]) -> str:
-        pieces = _PIECE.findall(match.group(0))  # "%20" is one separator, not digits
-        digits = "".join(piece for piece in pieces if piece.isdigit())
-        if len(digits) < 13 or not luhn_valid(digits):
-            return match.group(0)
-        masked = iter(mask_pan(digits))
-        return "".join(next(masked) if piece.isdigit() else piece for piece in pieces)
-
     return _PAN_RUN.sub(_mask, text)
 
 
@@ -178,8 +186,24 @@ _CVC_JSON = re.compile(
 _CVC_FORM = re.compile(r"((?:^|[&?])(?:cvc|cvv)=)(\d{3,4})(?=&|$)", re.IGNORECASE)
 
 
+def _hides_cvc_json(match: re.Match[str]) -> str:
+    return match.group(1) + '"***"'
+
+
+def _hides_cvc_form(match: re.Match[str]) -> str:
+    return match.group(1) + "***"
+
+
 def redact(text: str) -> str:
     """What may be persisted of a message body: PANs masked, card security codes removed."""
     text = mask_text(text)
-    text = _CVC_JSON.sub(lambda m: m.group(1) + '"***"', text)
-    return _CVC_FORM.sub(lambda m: m.group(1) + "***", text)
+    # Both security-code patterns need "cv": a substring test runs in C over a whole body,
+    # where a case-insensitive pattern is tried at every position.
+    if "cv" not in text and "CV" not in text and "Cv" not in text and "cV" not in text:
+        return text
+    lowered = text.lower()
+    if '"cvc' in lowered or '"cvv' in lowered:
+        text = _CVC_JSON.sub(_hides_cvc_json, text)
+    if "cvc=" in lowered or "cvv=" in lowered:
+        text = _CVC_FORM.sub(_hides_cvc_form, text)
+    return text

@@ -11,7 +11,9 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, BinaryIO, Literal
+
+import orjson
 
 from ._types import Direction, Party, Protocol
 
@@ -76,12 +78,53 @@ class StateChange:
     type: Literal["state"] = "state"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # What `asdict` gives (containers in `value` copied), without its generic recursion
+        # and deep copies of every leaf: it took a third of the time of recording a state.
+        data = {name: getattr(self, name) for name in _STATE_FIELDS}
+        data["value"] = _copied(self.value)
+        return data
+
+
+def _copied(value: Any) -> Any:
+    """`value` as `asdict` gives it: plain dicts, lists and tuples copied all the way down,
+    scalars as they are, anything else through `asdict`'s own path."""
+    kind = type(value)
+    if value is None or kind in (str, int, float, bool):
+        return value
+    if kind is dict:
+        return {_copied(k): _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    if kind is tuple:
+        return tuple(_copied(v) for v in value)
+    return asdict(_Boxed(value))["value"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Boxed:
+    value: Any
 
 
 _MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
+_STATE_FIELDS = tuple(f.name for f in fields(StateChange))
 Record = Message | StateChange
 Listener = Callable[[Record], None]
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+
+
+def encode_line(item: Record | dict[str, Any]) -> bytes:
+    """One line of a trace file: a record (or a header) as compact JSON in UTF-8, ending in
+    a newline.
+
+    orjson writes a record straight from its dataclass, ten times faster than `json.dumps`
+    of its `to_json()` (a third of what recording a message cost); a value orjson refuses
+    (an integer past 64 bits, a set in a state's value) goes through `json` instead.
+    """
+    try:
+        return orjson.dumps(item, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        data = item if isinstance(item, dict) else item.to_json()
+        return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 class Trace:
@@ -95,12 +138,12 @@ class Trace:
         self.records: list[Record] = []
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._sink: IO[str] | None = None
+        self._sink: BinaryIO | None = None
         self.path = path
         if path is not None:
-            self._sink = path.open("w", encoding="utf-8")
+            self._sink = path.open("wb")
             header = {"type": "header", "schema": SCHEMA_VERSION, "generator": "payviz"}
-            self._sink.write(json.dumps(header) + "\n")
+            self._sink.write(encode_line(header))
             self._sink.flush()
 
     def next_seq(self) -> int:
@@ -113,7 +156,7 @@ class Trace:
         with self._lock:
             self.records.append(record)
             if self._sink is not None:
-                self._sink.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+                self._sink.write(encode_line(record))
                 self._sink.flush()
         for listener in self._listeners:
             listener(record)

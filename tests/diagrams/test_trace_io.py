@@ -45,7 +45,7 @@ def test_corrupt_and_unknown_lines_in_the_middle_are_reported_by_number(
     lines = trace.read_text(encoding="utf-8").splitlines(keepends=True)
     lines[3] = lines[3][:40] + "\n"  # a line damaged in the middle of the file
     lines[5] = json.dumps({"type": "gossip", "seq": 99}) + "\n"
-    message = next(i for i in range(7, len(lines)) if '"type": "message"' in lines[i])
+    message = next(i for i in range(7, len(lines)) if json.loads(lines[i])["type"] == "message")
     lines[message] = json.dumps({**json.loads(lines[message]), "src": "eavesdropper"}) + "\n"
     damaged = tmp_path / "damaged.jsonl"
     damaged.write_text("".join(lines), encoding="utf-8")
@@ -60,8 +60,9 @@ def test_corrupt_and_unknown_lines_in_the_middle_are_reported_by_number(
 
 def test_an_unknown_schema_version_is_a_clear_error(trace: Path, tmp_path: Path) -> None:
     future = tmp_path / "future.jsonl"
-    text = trace.read_text(encoding="utf-8")
-    future.write_text(text.replace('"schema": 1', '"schema": 2', 1), encoding="utf-8")
+    header, rest = trace.read_text(encoding="utf-8").split("\n", 1)
+    header = json.dumps({**json.loads(header), "schema": 2})
+    future.write_text(header + "\n" + rest, encoding="utf-8")
     with pytest.raises(TraceFormatError, match=r"unsupported trace schema 2 .*reads schema 1"):
         load_trace(future)
 

@@ -135,9 +135,8 @@ def test_files_that_cannot_be_exported_are_refused_in_one_line(
     picture.write_bytes(b"\x89PNG\r\n\x1a\n\x00")
     _refused(run_cli("export", str(picture), "--to", "mermaid"), "not a payviz trace")
     future = tmp_path / "future.jsonl"
-    future.write_text(
-        traces["direct"].read_text("utf-8").replace('"schema": 1', '"schema": 9', 1), "utf-8"
-    )
+    header, rest = traces["direct"].read_text("utf-8").split("\n", 1)
+    future.write_text(json.dumps({**json.loads(header), "schema": 9}) + "\n" + rest, "utf-8")
     _refused(run_cli("export", str(future), "--to", "mermaid"), "unsupported trace schema 9")
     broken_har = tmp_path / "broken.har"
     broken_har.write_text('{"log": {"entries": [', "utf-8")
