@@ -3,23 +3,31 @@
 Rows are the trace's messages in order (state changes are not rows), so a row number is
 also the Player's position. The row at the playhead is marked through `CurrentRole`, a
 background brush and a bold font, so any view of the model follows the playhead.
+
+The rows are columns (`payviz.diagrams.log_rows`): a million-message trace file opens in
+seconds and takes about a hundred bytes a row, its messages decoded one at a time when a
+row is inspected; the filter is one pass over a column, behind a proxy that maps through
+the array of rows it kept.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractProxyModel,
     QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     QSize,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -36,7 +44,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from payviz.diagrams.log_rows import LogRows
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
+from payviz.diagrams.trace_lines import status_text as status_text
 from payviz.engine._types import PARTIES
 from payviz.engine.trace import Message, Record
 
@@ -77,28 +87,23 @@ def lock_icon() -> QIcon:
     return svg_icon("lock", OKABE_ITO["bluish_green"])
 
 
-def status_text(message: Message) -> str:
-    """The outcome column: HTTP status, ISO 8583 field 39, or what went wrong."""
-    if message.status is None and message.error:
-        return "no answer"
-    if message.protocol == "iso8583" and "39" in message.fields:
-        return f"39={message.fields['39']}"
-    return "" if message.status is None else str(message.status)
-
-
 class TraceTableModel(QAbstractTableModel):
     """The trace's messages as rows: #, time, step, from -> to, summary, status, lock.
 
+    Rows are kept as columns (`LogRows`): a live session's messages are held as they are;
+    a trace file opened here (`open_trace`) is read in one pass without decoding its
+    messages, each decoded when its row is asked for (`message`, `MESSAGE_ROLE`).
+
     Attributes:
         current_row: the row at the playhead, or -1.
+        rows: the rows' columns.
 
     Roles: `MESSAGE_ROLE` gives the Message of a row; `CURRENT_ROLE` is True at the playhead.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._messages: list[Message] = []
-        self._rows_by_seq: dict[int, int] = {}
+        self.rows = LogRows()
         self.current_row = -1
         self._bold = QFont()
         self._bold.setBold(True)
@@ -107,20 +112,33 @@ class TraceTableModel(QAbstractTableModel):
 
     def append_records(self, records: Iterable[Record]) -> None:
         """Append the messages among `records` (state changes are skipped) in one insert."""
-        new = [r for r in records if isinstance(r, Message) and r.seq not in self._rows_by_seq]
+        new = self.rows.fresh(r for r in records if isinstance(r, Message))
         if not new:
             return
-        first = len(self._messages)
+        first = len(self.rows)
         self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-        for offset, message in enumerate(new):
-            self._rows_by_seq[message.seq] = first + offset
-        self._messages.extend(new)
+        self.rows.append(new)
         self.endInsertRows()
+
+    def open_trace(self, path: Path) -> list[tuple[int, str]]:
+        """Show the messages of a trace file (replacing the rows), read in one pass; returns
+        the lines left out, as (line number, reason).
+
+        Raises TraceFormatError for a file that is not a payviz trace, OSError for one that
+        cannot be read; the rows are then unchanged.
+        """
+        rows = LogRows()
+        rows.open_file(path)
+        self.beginResetModel()
+        self.rows.clear()
+        self.rows = rows
+        self.current_row = -1
+        self.endResetModel()
+        return rows.skipped
 
     def clear(self) -> None:
         self.beginResetModel()
-        self._messages.clear()
-        self._rows_by_seq.clear()
+        self.rows.clear()
         self.current_row = -1
         self.endResetModel()
 
@@ -128,13 +146,14 @@ class TraceTableModel(QAbstractTableModel):
 
     @property
     def messages(self) -> list[Message]:
-        return list(self._messages)
+        """Every row's message (those of a file are decoded: a long wait for a big one)."""
+        return [m for m in self.rows.messages() if m is not None]
 
     def message(self, row: int) -> Message | None:
-        return self._messages[row] if 0 <= row < len(self._messages) else None
+        return self.rows.message(row)
 
     def row_of_seq(self, seq: int) -> int:
-        return self._rows_by_seq.get(seq, -1)
+        return self.rows.row_of_seq(seq)
 
     def set_current_row(self, row: int) -> None:
         """Move the playhead highlight; only the two rows concerned are repainted."""
@@ -143,13 +162,13 @@ class TraceTableModel(QAbstractTableModel):
         previous, self.current_row = self.current_row, row
         last = self.columnCount() - 1
         for changed in (previous, row):
-            if 0 <= changed < len(self._messages):
+            if 0 <= changed < len(self.rows):
                 self.dataChanged.emit(self.index(changed, 0), self.index(changed, last))
 
     # -- QAbstractTableModel ---------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._messages)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -165,51 +184,57 @@ class TraceTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._messages):
+        row = index.row()
+        if not index.isValid() or not 0 <= row < len(self.rows):
             return None
-        message = self._messages[index.row()]
         column = index.column()
-        current = index.row() == self.current_row
+        current = row == self.current_row
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(message, column, current)
+            return self._display(row, column, current)
         if role == MESSAGE_ROLE:
-            return message
+            return self.rows.message(row)
         if role == CURRENT_ROLE:
             return current
+        look = self.rows.look(row)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"step {message.step}: {message.title}\n{message.summary}"
+            return f"step {look.step}: {look.title}\n{look.summary}"
         if role == Qt.ItemDataRole.BackgroundRole and current:
             return QBrush(CURRENT_BACKGROUND)
         if role == Qt.ItemDataRole.FontRole and current:
             return self._bold
-        if role == Qt.ItemDataRole.ForegroundRole and message.failed:
+        if role == Qt.ItemDataRole.ForegroundRole and look.failed:
             return QBrush(ERROR_FOREGROUND)
-        if role == Qt.ItemDataRole.DecorationRole and column == 6 and message.encrypted:
+        if role == Qt.ItemDataRole.DecorationRole and column == 6 and look.encrypted:
             return lock_icon()
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 1, 2):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    @staticmethod
-    def _display(message: Message, column: int, current: bool) -> str:
+    def _display(self, row: int, column: int, current: bool) -> str:
         if column == 0:
-            return f"\u25b6 {message.seq}" if current else str(message.seq)
+            seq = self.rows.seq(row)
+            return f"\u25b6 {seq}" if current else str(seq)
         if column == 1:
-            return f"{message.ts:.3f}"
+            return f"{self.rows.ts(row):.3f}"
+        look = self.rows.look(row)
         if column == 2:
-            return str(message.step)
+            return str(look.step)
         if column == 3:
-            return f"{message.src} \u2192 {message.dst}"
+            return f"{look.src} \u2192 {look.dst}"
         if column == 4:
-            return message.summary
+            return look.summary
         if column == 5:
-            text = status_text(message)
-            return f"\u2718 {text}" if message.failed else text
-        return "JWE" if message.encrypted else ""
+            return f"\u2718 {look.status}" if look.failed else look.status
+        return "JWE" if look.encrypted else ""
 
 
-class TraceFilterProxy(QSortFilterProxyModel):
+class TraceFilterProxy(QAbstractProxyModel):
     """Keeps the rows that involve a party (as sender or receiver) and contain a text.
+
+    A filter is one pass over the source's rows (`LogRows.matching`) giving the source rows
+    kept, in order; this proxy maps through that array (or is the identity when nothing
+    is filtered out). A new filter resets the proxy; rows appended to the source are
+    tested as they come.
 
     Attributes:
         party: the party to keep, or None for all.
@@ -220,30 +245,158 @@ class TraceFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.party: str | None = None
         self.text = ""
+        self._kept: array[int] | None = None  # source rows shown; None: all of them
+        self._count = 0  # rows shown (kept here: the source grows before it says so)
+        self._seen = 0  # source rows looked at
+        self._connected: list[tuple[Any, Any]] = []
+
+    # -- the filter ------------------------------------------------------------------------
 
     def set_party(self, party: str | None) -> None:
-        self.beginFilterChange()
-        self.party = party or None
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._refilter(party or None, self.text)
 
     def set_text(self, text: str) -> None:
-        self.beginFilterChange()
-        self.text = text.strip().lower()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._refilter(self.party, text.strip().lower())
 
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+    def _refilter(self, party: str | None, text: str) -> None:
+        if (party, text) == (self.party, self.text):
+            return
+        self.beginResetModel()
+        self.party, self.text = party, text
+        self._recount()
+        self.endResetModel()
+
+    def _rows(self) -> LogRows | None:
         model = self.sourceModel()
-        message = model.index(source_row, 0, source_parent).data(MESSAGE_ROLE)
-        if not isinstance(message, Message):
-            return False
-        if self.party is not None and self.party not in (message.src, message.dst):
-            return False
-        if not self.text:
-            return True
-        haystack = " ".join(
-            (message.summary, message.src, message.dst, message.title, status_text(message))
-        ).lower()
-        return self.text in haystack
+        return model.rows if isinstance(model, TraceTableModel) else None
+
+    def _recount(self) -> None:
+        rows = self._rows()
+        if rows is None:
+            self._kept, self._count, self._seen = None, 0, 0
+            return
+        self._kept = rows.matching(self.party, self.text)
+        self._seen = len(rows)
+        self._count = len(rows) if self._kept is None else len(self._kept)
+
+    # -- following the source --------------------------------------------------------------
+
+    def setSourceModel(self, source: QAbstractItemModel) -> None:
+        self.beginResetModel()
+        for signal, slot in self._connected:
+            signal.disconnect(slot)
+        super().setSourceModel(source)
+        self._connected = [
+            (source.modelAboutToBeReset, self._on_source_about_to_be_reset),
+            (source.modelReset, self._on_source_reset),
+            (source.rowsInserted, self._on_source_rows_inserted),
+            (source.rowsAboutToBeRemoved, self._on_source_about_to_be_reset),
+            (source.rowsRemoved, self._on_source_reset),
+            (source.layoutAboutToBeChanged, self._on_source_about_to_be_reset),
+            (source.layoutChanged, self._on_source_reset),
+            (source.dataChanged, self._on_source_data_changed),
+            (source.headerDataChanged, self.headerDataChanged),
+        ]
+        for signal, slot in self._connected:
+            signal.connect(slot)
+        self._recount()
+        self.endResetModel()
+
+    def _on_source_about_to_be_reset(self, *_: Any) -> None:
+        self.beginResetModel()
+
+    def _on_source_reset(self, *_: Any) -> None:
+        self._recount()
+        self.endResetModel()
+
+    def _on_source_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        rows = self._rows()
+        if parent.isValid() or rows is None:
+            return
+        if first != self._seen:  # not an append: look at every row again
+            self.beginResetModel()
+            self._recount()
+            self.endResetModel()
+            return
+        self._seen = last + 1
+        kept = rows.matching(self.party, self.text, first, last + 1)
+        added = range(first, last + 1) if kept is None else kept
+        if not added:
+            return
+        self.beginInsertRows(QModelIndex(), self._count, self._count + len(added) - 1)
+        if self._kept is None and kept is not None:
+            self._kept = array("I", range(self._count))  # no longer every row
+        if self._kept is not None:
+            self._kept.extend(added)
+        self._count += len(added)
+        self.endInsertRows()
+
+    def _on_source_data_changed(
+        self,
+        top: QModelIndex,
+        bottom: QModelIndex,
+        roles: list[int] = [],  # noqa: B006
+    ) -> None:
+        for row in range(top.row(), bottom.row() + 1):
+            shown = self._proxy_row(row)
+            if shown >= 0:
+                self.dataChanged.emit(
+                    self.index(shown, top.column()), self.index(shown, bottom.column()), roles
+                )
+
+    # -- QAbstractProxyModel ---------------------------------------------------------------
+
+    def _proxy_row(self, source_row: int) -> int:
+        if self._kept is None:
+            return source_row if 0 <= source_row < self._count else -1
+        at = bisect_left(self._kept, source_row)
+        return at if at < len(self._kept) and self._kept[at] == source_row else -1
+
+    def mapFromSource(self, source: Index) -> QModelIndex:
+        if not source.isValid() or source.model() is not self.sourceModel():
+            return QModelIndex()
+        row = self._proxy_row(source.row())
+        return self.index(row, source.column()) if row >= 0 else QModelIndex()
+
+    def mapToSource(self, proxy: Index) -> QModelIndex:
+        model = self.sourceModel()
+        if model is None or not proxy.isValid() or not 0 <= proxy.row() < self._count:
+            return QModelIndex()
+        row = proxy.row() if self._kept is None else self._kept[proxy.row()]
+        return model.index(row, proxy.column())
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if parent.isValid() or not (0 <= row < self._count and 0 <= column < self.columnCount()):
+            return QModelIndex()
+        return self.createIndex(row, column)
+
+    def parent(self, child: Index | None = None) -> Any:
+        # Without an index this is QObject.parent(): the proxy's owner.
+        return QObject.parent(self) if child is None else QModelIndex()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        model = self.sourceModel()
+        return 0 if parent.isValid() or model is None else model.columnCount()
+
+    def hasChildren(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._count > 0
+
+    def sibling(self, row: int, column: int, index: Index) -> QModelIndex:
+        return self.index(row, column)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        model = self.sourceModel()
+        if model is None:
+            return None
+        if orientation == Qt.Orientation.Vertical:
+            source = self.mapToSource(self.index(section, 0))
+            section = source.row() if source.isValid() else section
+        return model.headerData(section, orientation, role)
 
 
 class LogPanel(QWidget):
@@ -292,6 +445,9 @@ class LogPanel(QWidget):
         # Clicks and Enter only: the filter moving the current row is not the user's pick.
         self.view.clicked.connect(self._on_row_picked)
         self.view.activated.connect(self._on_row_picked)
+        # A new filter resets the proxy and the view forgets its selection: the playhead's
+        # row is selected again if it is still shown (connected after the view's own).
+        proxy.modelReset.connect(self._on_proxy_reset)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(bar)
@@ -314,6 +470,11 @@ class LogPanel(QWidget):
             self.view.scrollTo(index)
         else:
             selection.clearSelection()
+
+    def _on_proxy_reset(self) -> None:
+        model = self._proxy.sourceModel()
+        if isinstance(model, TraceTableModel) and model.current_row >= 0:
+            self.show_row(model.current_row)
 
     def _on_row_picked(self, index: QModelIndex) -> None:
         if index.isValid():

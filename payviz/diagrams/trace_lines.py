@@ -1,0 +1,552 @@
+"""Reading a trace file for the message log: one pass, no message decoded.
+
+A trace file of a million messages is about a gigabyte; decoding every line into a
+`Message` (`load_trace`) takes half a minute and keeps headers and bodies nobody looks at.
+The log needs, per message, only what its row shows and where its line is. Lines as payviz
+writes them (`encode_line`: keys in the dataclass's order, compact, or spaced the way
+`json.dumps` writes them) are read without a JSON parser: the bytes from `"mode"` to
+`"headers"`, less the exchange id, say what the row shows, its *look*. Rows that look alike
+share one (a checkout's messages look like the last checkout's), so only the first line of
+each look has its leading keys parsed and checked. A line's end is compared with the end
+of a plain HTTP message; any other end (an ISO 8583 answer with its field 39, an error) is
+parsed from `"mti"` on. A line's seq and time are read when its row is shown
+(`read_head`), its headers and body when it is inspected (`read_message`); a line damaged
+only there is found then. Any other line (a header, one written by another tool, a damaged
+one) goes through the JSON parser and the checks `load_trace` makes, so both readers keep
+and skip the same lines; state changes are not rows and are passed over.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from array import array
+from dataclasses import dataclass, field
+from itertools import accumulate
+from operator import add
+from typing import IO, Any, Final, NamedTuple, get_args
+
+import orjson
+
+from payviz.engine._types import PARTIES, Direction, Protocol
+from payviz.engine.trace import SCHEMA_VERSION, Message, record_from_json
+
+from .trace_io import TraceFormatError, check_message
+
+_CHUNK: Final = 8 << 20
+_HEAD_BYTES: Final = 128  # enough for a line's seq and time
+_TAIL_KEYS: Final = ("mti", "fields", "raw", "error", "type")
+_DIRECTIONS: Final = frozenset(get_args(Direction))
+_PROTOCOLS: Final = frozenset(get_args(Protocol))
+_IGNORED_TYPES: Final = frozenset({"state", "summary"})
+_NUMBER: Final = rb"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?"
+_HEAD: Final = re.compile(rb'\{"seq": ?(-?\d+), ?"ts": ?(' + _NUMBER + rb"),")
+
+
+def status_text(message: Message) -> str:
+    """The outcome column: HTTP status, ISO 8583 field 39, or what went wrong."""
+    code = message.fields.get("39")
+    return _status(message.protocol, message.status, message.error, code)
+
+
+def _status(protocol: str, status: int | None, error: str | None, code: object) -> str:
+    if status is None and error:
+        return "no answer"
+    if protocol == "iso8583" and isinstance(code, str):
+        return f"39={code}"
+    return "" if status is None else str(status)
+
+
+class RowLook(NamedTuple):
+    """What a message's row shows besides its seq and time; rows that look alike share one.
+    (A named tuple: a file of a million messages has a hundred thousand looks or more, and
+    a tuple is built in a fraction of a frozen dataclass's time.)
+
+    Attributes:
+        status: the outcome column (see `status_text`), without the failure mark.
+        failed: no answer, or an HTTP status of 400 or more.
+        haystack: what the text filter searches, lower-cased: summary, parties, step title
+            and status.
+    """
+
+    src: str
+    dst: str
+    step: int
+    title: str
+    summary: str
+    status: str
+    failed: bool
+    encrypted: bool
+    haystack: str
+
+
+def row_look(
+    src: str,
+    dst: str,
+    step: int,
+    title: str,
+    summary: str,
+    status: str,
+    failed: bool,
+    encrypted: bool,
+) -> RowLook:
+    haystack = f"{summary} {src} {dst} {title} {status}".lower()
+    return RowLook(src, dst, step, title, summary, status, failed, encrypted, haystack)
+
+
+def message_look(message: Message) -> RowLook:
+    """The look of a decoded message's row."""
+    return row_look(
+        message.src,
+        message.dst,
+        message.step,
+        message.title,
+        message.summary,
+        status_text(message),
+        message.error is not None or (message.status or 0) >= 400,
+        message.encrypted,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The bytes around the keys the log reads, for one way of spacing a line."""
+
+    mode: bytes
+    exchange: bytes
+    summary: bytes
+    headers: bytes
+    fields: bytes
+    code: bytes  # field 39's key and the opening quote of its value
+    plain_end: bytes  # the end of an HTTP message with no error
+    no_error_end: bytes
+    state_end: bytes
+
+    @classmethod
+    def of(cls, colon: bytes, comma: bytes) -> Layout:
+        def key(name: str) -> bytes:
+            return comma + b'"' + name.encode() + b'"' + colon
+
+        no_error_end = key("error") + b"null" + key("type") + b'"message"}'
+        plain = key("mti") + b"null" + key("fields") + b"{}" + key("raw") + b"null"
+        return cls(
+            key("mode"),
+            key("exchange"),
+            key("summary"),
+            key("headers") + b"{",
+            key("fields") + b"{",
+            b'"39"' + colon + b'"',
+            plain + no_error_end,
+            no_error_end,
+            key("type") + b'"state"}',
+        )
+
+
+COMPACT: Final = Layout.of(b":", b",")  # what payviz writes (orjson)
+SPACED: Final = Layout.of(b": ", b", ")  # json.dumps: older traces, saved sessions
+_ROUTE_KEYS: Final = ("mode", "src", "dst", "step", "title", "direction", "protocol")
+_TEXT_KEYS: Final = ("summary", "kind", "encrypted", "method", "url", "status")
+_Route = tuple[str, str, int, str, str]  # src, dst, step, title, protocol
+_Text = tuple[str, bool, int | None]  # summary, encrypted, status
+
+
+@dataclass(slots=True)
+class ReadRows:
+    """The message rows of a trace file, as columns (see `read_rows`).
+
+    Attributes:
+        offset: per row, where its line starts in the file.
+        look_of: per row, an index into `looks`.
+        skipped: (line number, reason) for each line left out, as `load_trace` lists them.
+    """
+
+    offset: array[int] = field(default_factory=lambda: array("q"))
+    look_of: array[int] = field(default_factory=lambda: array("I"))
+    looks: list[RowLook] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    lines: int = 0  # lines read, empty ones included
+
+    def extend(self, other: ReadRows) -> None:
+        """Add the rows of the part of the file after this one."""
+        index = {look: number for number, look in enumerate(self.looks)}
+        renumbered = []
+        for look in other.looks:
+            number = index.get(look)
+            if number is None:
+                number = index[look] = len(self.looks)
+                self.looks.append(look)
+            renumbered.append(number)
+        self.offset.extend(other.offset)
+        self.look_of.extend(map(renumbered.__getitem__, other.look_of))
+        self.skipped.extend((self.lines + line, why) for line, why in other.skipped)
+        self.lines += other.lines
+
+
+class _Reader:
+    """One pass over a file's lines; see the module's docstring."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.rows = ReadRows()
+        self.layout = COMPACT
+        self.seen_content = False
+        self._looks: dict[object, int] = {}
+        self._routes: dict[bytes, _Route | None] = {}
+        self._strings: dict[str, str] = {}  # one string object per distinct text
+
+    def lines(self, lines: list[bytes], first_number: int, offset: int, last: bool) -> int:
+        """Read these whole lines, the first starting at byte `offset`; returns the offset
+        after them."""
+        # Line i starts at starts[i] + i (the newlines): summed in C, not line by line.
+        starts = list(accumulate(map(len, lines), initial=offset))
+        kept: list[int] = []
+        looks: list[int] = []
+        begin = 0
+        while begin < len(lines):
+            begin = self._read(lines, begin, starts, kept, looks, first_number, last)
+        self.rows.offset.extend(map(add, map(starts.__getitem__, kept), kept))
+        self.rows.look_of.extend(looks)
+        return starts[-1] + len(lines)
+
+    def _read(
+        self,
+        lines: list[bytes],
+        begin: int,
+        starts: list[int],
+        kept: list[int],
+        looks: list[int],
+        first_number: int,
+        last: bool,
+    ) -> int:
+        """Read lines from `begin` on; returns where it stopped: the end, or the line after
+        one that changes the layout (the header, or a line spaced another way)."""
+        known, layout, final, ending = self._looks.get, self.layout, len(lines) - 1, self._ending
+        mode_key, exchange_key, summary_key = layout.mode, layout.exchange, layout.summary
+        headers_key, plain_end, state_end = layout.headers, layout.plain_end, layout.state_end
+        fast = self.seen_content
+        for index, line in enumerate(lines[begin:], begin):
+            # Each find starts where the last one stopped: one pass over the line's head.
+            at_mode = line.find(mode_key) if fast else -1
+            if at_mode > 0:
+                at_exchange = line.find(exchange_key, at_mode)
+                at_summary = line.find(summary_key, at_exchange)
+                at_headers = line.find(headers_key, at_summary)
+                if 0 < at_exchange < at_summary < at_headers:
+                    key = line[at_mode:at_exchange] + line[at_summary:at_headers]
+                    if not line.endswith(plain_end):
+                        key = ending(line, key)
+                    look = known(key)
+                    if look is None:
+                        look = self._look(key, line, at_mode, at_exchange, at_summary, at_headers)
+                    if look is not None:
+                        kept.append(index)
+                        looks.append(look)
+                        continue
+            elif fast and line.endswith(state_end):
+                continue  # a state change: not a row
+            if line.strip():
+                look = self._slowly(line, first_number + index, last and index == final)
+                if look is not None:
+                    kept.append(index)
+                    looks.append(look)
+                if self.layout is not layout or not fast:
+                    return index + 1
+        return len(lines)
+
+    def _look(
+        self,
+        key: bytes,
+        line: bytes,
+        at_mode: int,
+        at_exchange: int,
+        at_summary: int,
+        at_headers: int,
+    ) -> int | None:
+        """The look of a line whose look was not seen before; None if the line is not one
+        the fast path reads (it then goes through the full checks)."""
+        if not key:
+            return None
+        route = self._route(line[at_mode:at_exchange])
+        text = _text(line[at_summary:at_headers])
+        ending = (
+            (None, None) if line.endswith(self.layout.plain_end) else _ending(line, self.layout)
+        )
+        if route is None or text is None or ending is None:
+            return None
+        src, dst, step, title, protocol = route
+        summary, encrypted, status = text
+        code, error = ending
+        look = row_look(
+            src,
+            dst,
+            step,
+            title,
+            summary,
+            self._intern(_status(protocol, status, error, code)),
+            error is not None or (status or 0) >= 400,
+            encrypted,
+        )
+        index = self._looks[key] = len(self.rows.looks)
+        self.rows.looks.append(look)
+        return index
+
+    def _route(self, key: bytes) -> _Route | None:
+        """Mode to protocol: few distinct ones in a trace, each parsed and checked once."""
+        if key in self._routes:
+            return self._routes[key]
+        route: _Route | None = None
+        data = _object(key)
+        if data is not None and tuple(data) == _ROUTE_KEYS:
+            src, dst, step, title = data["src"], data["dst"], data["step"], data["title"]
+            if (
+                src in PARTIES
+                and dst in PARTIES
+                and data["direction"] in _DIRECTIONS
+                and data["protocol"] in _PROTOCOLS
+                and type(step) is int
+                and type(data["mode"]) is str
+                and type(title) is str
+            ):
+                intern = self._intern
+                route = (intern(src), intern(dst), step, intern(title), intern(data["protocol"]))
+        self._routes[key] = route
+        return route
+
+    def _ending(self, line: bytes, key: bytes) -> bytes:
+        """`key` with what a line's end says of its row: field 39, when the message has no
+        error (an ISO 8583 answer); the whole end when it has one (seldom). Empty if the
+        line does not end as payviz writes one."""
+        layout = self.layout
+        if not line.endswith(layout.no_error_end):
+            at = line.rfind(layout.fields)
+            return key + b"\0" + line[at:] if at > 0 else b""
+        at_fields = line.rfind(layout.fields)
+        at_code = line.rfind(layout.code, at_fields) if at_fields > 0 else -1
+        if at_code < 0:
+            return key + b"\0" if at_fields > 0 else b""
+        value = at_code + len(layout.code)
+        return key + b"\0" + line[value : line.find(b'"', value)]
+
+    def _intern(self, text: str) -> str:
+        return self._strings.setdefault(text, text)
+
+    def _slowly(self, line: bytes, number: int, last: bool) -> int | None:
+        """A line the fast path did not take, parsed and checked as `load_trace` does; the
+        look of its row, if it is a message."""
+        first = not self.seen_content
+        self.seen_content = True
+        problem, data = _parse(line, last)
+        if data is not None:
+            kind = data.get("type")
+            if kind == "header":
+                if not first:
+                    self._skip(number, "a second header line")
+                    return None
+                if data.get("schema") != SCHEMA_VERSION:
+                    raise TraceFormatError(
+                        f"unsupported trace schema {data.get('schema')!r} "
+                        f"(this payviz reads schema {SCHEMA_VERSION})"
+                    )
+                self._choose_layout(line)
+                return None
+            if isinstance(kind, str) and kind in _IGNORED_TYPES:
+                self._choose_layout(line)  # checked by `load_trace`; not rows of the log
+                return None
+            message = decode_message(data)
+            if isinstance(message, Message):
+                self._choose_layout(line)
+                return self._decoded_look(message)
+            problem = message
+        if first:
+            raise TraceFormatError(
+                f"{self.source} is not a payviz trace (line {number}: {problem})"
+            )
+        self._skip(number, problem or "")
+        return None
+
+    def _decoded_look(self, message: Message) -> int:
+        look = message_look(message)
+        index = self._looks.get(look)
+        if index is None:
+            index = self._looks[look] = len(self.rows.looks)
+            self.rows.looks.append(look)
+        return index
+
+    def _choose_layout(self, line: bytes) -> None:
+        """Read the following lines as this one is spaced."""
+        self.layout = SPACED if b'": ' in line[:16] else COMPACT
+
+    def _skip(self, number: int, reason: str) -> None:
+        self.rows.skipped.append((number, reason))
+
+
+def _object(members: bytes) -> dict[str, Any] | None:
+    """`,"a":1,"b":2` (keys of a line, with their leading comma) as an object, or None."""
+    try:
+        data = orjson.loads(b"{" + members[1:] + b"}")
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _text(key: bytes) -> _Text | None:
+    """Summary to status, checked."""
+    data = _object(key)
+    if data is None or tuple(data) != _TEXT_KEYS:
+        return None
+    summary, encrypted, status, method, url = (
+        data["summary"],
+        data["encrypted"],
+        data["status"],
+        data["method"],
+        data["url"],
+    )
+    if (
+        type(summary) is str
+        and type(data["kind"]) is str
+        and type(encrypted) is bool
+        and (status is None or type(status) is int)
+        and (method is None or type(method) is str)
+        and (url is None or type(url) is str)
+    ):
+        return summary, encrypted, status
+    return None
+
+
+def _ending(line: bytes, layout: Layout) -> tuple[str | None, str | None] | None:
+    """Field 39 and the error, parsed from a line's keys after the body; None if they are
+    not a message's."""
+    at = line.rfind(layout.fields)
+    at = line.rfind(b'"mti"', 0, at) - 1 if at > 0 else -1
+    data = _object(line[at : line.rfind(b"}")]) if at > 0 else None
+    if data is None or tuple(data) != _TAIL_KEYS or data["type"] != "message":
+        return None
+    fields, error = data["fields"], data["error"]
+    if not isinstance(fields, dict) or not (error is None or isinstance(error, str)):
+        return None
+    code = fields.get("39")
+    return (code if isinstance(code, str) else None, error)
+
+
+def _parse(line: bytes, last: bool) -> tuple[str | None, dict[str, Any] | None]:
+    """A line's object, or why it is not one. orjson first; what it refuses is parsed again
+    as `load_trace` parses it, so both readers keep the same lines for the same reasons."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        try:  # with its newline, as `load_trace` reads it (the column may say so)
+            data = json.loads((line if last else line + b"\n").decode("utf-8"))
+        except UnicodeDecodeError:
+            return "not UTF-8 text", None
+        except json.JSONDecodeError as exc:
+            if last:
+                return "truncated (the file ends in the middle of this line)", None
+            return f"not valid JSON ({exc.msg} at column {exc.colno})", None
+        except (ValueError, RecursionError) as exc:  # absurd numbers or nesting
+            return f"not valid JSON ({type(exc).__name__})", None
+    if not isinstance(data, dict):
+        return "not a JSON object", None
+    return None, data
+
+
+def decode_message(data: dict[str, Any]) -> Message | str:
+    """The Message of a line's object, or why it is not one (as `load_trace` says it)."""
+    if data.get("type") != "message":
+        return f"unknown record type {data.get('type')!r}"
+    try:
+        record = record_from_json(data)
+    except ValueError as exc:
+        return str(exc)
+    except TypeError as exc:
+        return f"bad record: {str(exc).split('() ', 1)[-1]}"
+    if not isinstance(record, Message):
+        return "not a message"
+    problem = check_message(record)
+    if problem is None and (type(record.ts) not in (int, float)):
+        problem = "ts must be a number"
+    return problem or record
+
+
+def read_rows(
+    handle: IO[bytes],
+    source: str = "trace",
+    *,
+    start: int = 0,
+    end: int | None = None,
+    layout: Layout | None = None,
+) -> ReadRows:
+    """The message rows of a trace file open for reading in binary, in one pass.
+
+    Raises TraceFormatError when `load_trace` would: an empty file, one that does not start
+    with a payviz header or record, or one of another schema.
+
+    A part of the file (from byte `start`, the start of a line, to `end`, the start of a
+    line or the end) is read as lines following the file's first, spaced as `layout` says.
+    Line numbers in `skipped` then count from the part's first line.
+    """
+    reader = _Reader(source)
+    if layout is not None:
+        reader.layout, reader.seen_content = layout, True
+    handle.seek(start)
+    offset, number, carry = start, 1, b""
+    left = -1 if end is None else end - start
+    while left and (chunk := handle.read(_CHUNK if left < 0 else min(_CHUNK, left))):
+        left -= len(chunk) if left > 0 else 0
+        lines = chunk.split(b"\n")
+        lines[0] = carry + lines[0]
+        carry = lines.pop()
+        offset = reader.lines(lines, number, offset, last=False)
+        number += len(lines)
+    if carry:
+        reader.lines([carry], number, offset, last=end is None or (left == 0 and _at_end(handle)))
+        number += 1
+    if not reader.seen_content:
+        raise TraceFormatError(f"{source} is empty, not a payviz trace")
+    reader.rows.lines = number - 1
+    return reader.rows
+
+
+def _at_end(handle: IO[bytes]) -> bool:
+    return not handle.read(1)
+
+
+def first_layout(handle: IO[bytes]) -> Layout:
+    """How the lines of a file are spaced, judged by its first line."""
+    handle.seek(0)
+    first = handle.readline(256)
+    return SPACED if b'": ' in first[:16] else COMPACT
+
+
+def read_head(handle: IO[bytes], offset: int) -> tuple[int, float] | None:
+    """The seq and time of the message whose line starts at `offset` (None if that line
+    does not start the way payviz writes one: decode it instead)."""
+    handle.seek(offset)
+    found = _HEAD.match(handle.read(_HEAD_BYTES))
+    return None if found is None else (int(found[1]), float(found[2]))
+
+
+def read_message(handle: IO[bytes], offset: int) -> Message | None:
+    """The message whose line starts at `offset`, decoded and checked; None if it is not
+    one (the file was changed, or the line is damaged past what the log reads)."""
+    handle.seek(offset)
+    problem, data = _parse(handle.readline(), last=False)
+    if data is None or problem is not None:
+        return None
+    message = decode_message(data)
+    return message if isinstance(message, Message) else None
+
+
+__all__ = [
+    "COMPACT",
+    "SPACED",
+    "Layout",
+    "ReadRows",
+    "RowLook",
+    "decode_message",
+    "first_layout",
+    "message_look",
+    "read_head",
+    "read_message",
+    "read_rows",
+    "status_text",
+]
