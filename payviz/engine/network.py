@@ -62,7 +62,7 @@ class CapturingTransport(httpx.AsyncBaseTransport):
         self, exchange: Exchange, response: httpx.Response, error: str | None = None
     ) -> None:
         self._net.recorder.response(
-            exchange, response.status_code, dict(response.headers), response.content, error=error
+            exchange, response.status_code, _plain(response.headers), response.content, error=error
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -76,7 +76,12 @@ class CapturingTransport(httpx.AsyncBaseTransport):
             await request.aread()
         request.headers[RUN_HEADER] = run.header()
         exchange = net.recorder.request(
-            self._src, dst, request.method, str(request.url), dict(request.headers), request.content
+            self._src,
+            dst,
+            request.method,
+            str(request.url),
+            _plain(request.headers),
+            request.content,
         )
         fault = plan.take(LINK_FAULTS, self._src, dst) if plan is not None else None
         if net.latency:
@@ -112,7 +117,7 @@ class CapturingTransport(httpx.AsyncBaseTransport):
                 dst,
                 request.method,
                 str(request.url),
-                dict(request.headers),
+                _plain(request.headers),
                 request.content,
             )
             with contextlib.suppress(httpx.TransportError):
@@ -150,6 +155,41 @@ class CapturingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def _plain(headers: httpx.Headers) -> dict[str, str]:
+    """The headers as a dict, as `dict(headers)` gives it (names in lower case, repeated
+    ones joined by ", "), in one pass: `dict(headers)` looks each name up again, scanning
+    every header for each (a quarter of a millisecond a checkout)."""
+    return dict(headers.items())
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie jar, less its work on responses that set no cookie. For every
+    response, httpx wraps the request in a urllib request for the standard library's jar
+    (the URL parsed again, the headers copied name by name), only for the jar to find no
+    Set-Cookie header; a response that has none cannot change the jar."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    """An AsyncClient whose cookie jar is `_Cookies` (its `cookies` property is the one
+    place httpx reads the jar from)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cookies = kwargs.get("cookies")
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._jar = _Cookies(cookies)
 
 
 class _HostRouter(httpx.AsyncBaseTransport):
@@ -204,8 +244,9 @@ class Network:
         return self._urls[party] + path
 
     def party_of(self, url: httpx.URL) -> Party:
+        text = str(url)  # httpx builds the string anew on each str()
         for party, base in self._urls.items():
-            if str(url).startswith(base):
+            if text.startswith(base):
                 return party
         return "browser"
 
@@ -240,7 +281,7 @@ class Network:
         if party not in self._clients:
             headers = {"user-agent": user_agent(party)} if party != "browser" else {}
             transport = CapturingTransport(self._inner(), party, self)
-            self._clients[party] = httpx.AsyncClient(
+            self._clients[party] = _Client(
                 transport=transport, headers=headers, timeout=CLIENT_TIMEOUT
             )
         return self._clients[party]

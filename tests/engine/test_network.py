@@ -1,0 +1,53 @@
+"""The wire's clients: what an actor's HTTP client keeps between requests, and what the
+trace records of each hop's headers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from payviz.engine.capture import Recorder
+from payviz.engine.clock import VirtualClock
+from payviz.engine.network import Network
+from payviz.engine.trace import Message, Trace
+
+Scope = MutableMapping[str, Any]
+
+
+def _shop(seen: list[str]) -> Callable[..., Awaitable[None]]:
+    """An app that sets a session cookie on /login and notes the Cookie header it gets."""
+
+    async def app(scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        await receive()
+        headers = dict(scope["headers"])
+        seen.append(headers.get(b"cookie", b"").decode())
+        extra = [(b"set-cookie", b"session=s1; Path=/")] if scope["path"] == "/login" else []
+        extra += [(b"x-trace", b"one"), (b"x-trace", b"two")]
+        await send({"type": "http.response.start", "status": 200, "headers": extra})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+def test_a_cookie_an_actor_sets_is_sent_back_and_headers_are_recorded_whole() -> None:
+    async def go() -> tuple[list[str], list[Message]]:
+        trace = Trace()
+        clock = VirtualClock()
+        network = Network(Recorder(trace, clock), clock)
+        seen: list[str] = []
+        network.register("merchant", _shop(seen))
+        client = network.client("browser")
+        try:
+            await client.get(network.url("merchant", "/"))
+            await client.get(network.url("merchant", "/login"))
+            await client.get(network.url("merchant", "/orders"))
+        finally:
+            await network.close()
+        return seen, trace.messages()
+
+    seen, messages = asyncio.run(go())
+    assert seen == ["", "", "session=s1"]  # no cookie until one was set, then sent back
+    login = next(m for m in messages if m.direction == "response" and m.headers.get("set-cookie"))
+    assert login.headers["set-cookie"] == "session=s1; Path=/"
+    assert login.headers["x-trace"] == "one, two"  # repeated headers joined, as dict() does
