@@ -473,8 +473,11 @@ class LogPanel(QWidget):
 
     def _on_proxy_reset(self) -> None:
         model = self._proxy.sourceModel()
-        if isinstance(model, TraceTableModel) and model.current_row >= 0:
-            self.show_row(model.current_row)
+        row = model.current_row if isinstance(model, TraceTableModel) else -1
+        if self._proxy.mapFromSource(self._proxy.sourceModel().index(row, 0)).isValid():
+            self.show_row(row)
+        else:
+            self.view.scrollToTop()  # the playhead's row is filtered out: start at the top
 
     def _on_row_picked(self, index: QModelIndex) -> None:
         if index.isValid():
