@@ -171,24 +171,16 @@ class Merchant:
             self.move(order.id, "failed", "gateway refusal", card=masked, reason=reason)
             return
         self.orders.set_payment_ref(order.id, str(data.get("id")))
-        if data.get("status") == "succeeded":
+        outcome = {"succeeded": "paid", "failed": "failed"}.get(str(data.get("status")))
+        if outcome is not None:  # "processing": the notification will tell
             self.move(
                 order.id,
-                "paid",
+                outcome,
                 "gateway response",
                 card=masked,
                 payment_ref=str(data.get("id")),
                 response_code=data.get("response_code"),
-            )
-        elif data.get("status") == "failed":
-            self.move(
-                order.id,
-                "failed",
-                "gateway response",
-                card=masked,
-                payment_ref=str(data.get("id")),
-                response_code=data.get("response_code"),
-                reason=data.get("decline_reason"),
+                reason=data.get("decline_reason") if outcome == "failed" else None,
             )
 
     # -- notifications -------------------------------------------------------------------
