@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
 import httpx
@@ -94,6 +95,21 @@ class Merchant:
                 self._confirm_by_email(order)
         return moved
 
+    def conclude(
+        self, order_id: str, status: str, source: str, report: Mapping[str, object]
+    ) -> bool:
+        """Move an order to paid or failed from a payment service's report of it (the
+        gateway's answer, a notification, a status lookup): its card, code and reason."""
+        reason = report.get("decline_reason") or report.get("reason")
+        return self.move(
+            order_id,
+            status,
+            source,
+            card=_opt(report.get("card")),
+            response_code=_opt(report.get("response_code")),
+            reason=_opt(reason) if status == "failed" else None,
+        )
+
     def _confirm_by_email(self, order: Order) -> None:
         subject = f"Order {order.id} confirmed"
         body = (
@@ -173,15 +189,7 @@ class Merchant:
         self.orders.set_payment_ref(order.id, str(data.get("id")))
         outcome = {"succeeded": "paid", "failed": "failed"}.get(str(data.get("status")))
         if outcome is not None:  # "processing": the notification will tell
-            self.move(
-                order.id,
-                outcome,
-                "gateway response",
-                card=masked,
-                payment_ref=str(data.get("id")),
-                response_code=data.get("response_code"),
-                reason=data.get("decline_reason") if outcome == "failed" else None,
-            )
+            self.conclude(order.id, outcome, "gateway response", {**data, "card": masked})
 
     # -- notifications -------------------------------------------------------------------
 
@@ -204,21 +212,14 @@ class Merchant:
             outcome = None if found is None else found.get("status")
             paid, failed = outcome == "succeeded", outcome == "failed"
         if paid and found is not None:
-            self.move(
-                order.id,
-                "paid",
-                "reconciliation",
-                card=_opt(found.get("card")),
-                response_code=_opt(found.get("response_code")),
-            )
+            self.conclude(order.id, "paid", "reconciliation", found)
         elif failed:
-            reason = "the customer left without paying" if outcome in ("open", "expired") else None
-            self.move(
+            left = {"reason": "the customer left without paying"}
+            self.conclude(
                 order.id,
                 "failed",
                 "reconciliation",
-                response_code=_opt(found.get("response_code")) if found else None,
-                reason=reason or _opt(found.get("decline_reason")) if found else reason,
+                left if outcome in ("open", "expired") else found or {},
             )
         else:
             self.orders.note(order.id, f"unresolved: the payment service says {outcome!r}")
@@ -246,23 +247,11 @@ class Merchant:
             # News of an earlier attempt (the customer has since retried with another card)
             # must not move the order the current attempt owns.
             return
-        if event.get("type") == "payment.succeeded":
-            self.move(
-                order_id,
-                "paid",
-                source,
-                card=data.get("card"),
-                response_code=data.get("response_code"),
-            )
-        elif event.get("type") == "payment.failed":
-            self.move(
-                order_id,
-                "failed",
-                source,
-                card=data.get("card"),
-                response_code=data.get("response_code"),
-                reason=data.get("decline_reason") or data.get("reason"),
-            )
+        outcome = {"payment.succeeded": "paid", "payment.failed": "failed"}.get(
+            str(event.get("type"))
+        )
+        if outcome is not None:
+            self.conclude(order_id, outcome, source, data)
 
     # -- HTTP ----------------------------------------------------------------------------
 

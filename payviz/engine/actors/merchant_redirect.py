@@ -77,16 +77,5 @@ def add_routes(merchant: Merchant, app: FastAPI) -> None:
                 # the link and the processor must agree before the order moves
                 agreed = {"complete": "paid", "failed": "failed"}.get(str(status.get("status")))
                 if agreed is not None and agreed == params.get("status"):
-                    merchant.move(
-                        order.id,
-                        agreed,
-                        "return URL + status lookup",
-                        card=_str(status.get("card")),
-                        response_code=_str(status.get("response_code")),
-                        reason=_str(status.get("decline_reason")) if agreed == "failed" else None,
-                    )
+                    merchant.conclude(order.id, agreed, "return URL + status lookup", status)
         return RedirectResponse(f"/orders/{order.id}", status_code=303)
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
