@@ -5,10 +5,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test check screenshots bench clean
 
+# An editable install leaves payviz's own modules uncompiled (pip byte-compiles only the
+# files it copies): compile them here, as a wheel install would, or every start compiles
+# them again when bytecode is not written (PYTHONDONTWRITEBYTECODE).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dev]'
+	$(PY) -m compileall -q payviz
 	touch $(STAMP)
 
 run: $(STAMP)
