@@ -18,7 +18,15 @@ from payviz.engine.network import Transport
 from payviz.engine.scenario import Scenario
 from payviz.engine.session import Session
 
-from .floor import OperationCounts, asgi_client, time_bare, time_round_trips
+from .floor import (
+    FRAMEWORK_BODY,
+    FRAMEWORK_HEADERS,
+    OperationCounts,
+    asgi_client,
+    framework_app,
+    time_bare,
+    time_round_trips,
+)
 from .https_floor import https_client
 from .report import Figure
 
@@ -55,12 +63,21 @@ async def measure_inprocess(checkouts: int, rounds: int) -> Figure:
         counts = await count_operations(session)
         for _ in range(5):
             await session.run_checkout(SCENARIO)  # warm-up
-        real, floor = [], []
-        async with asgi_client() as client:
+        real, floor, framework = [], [], []
+        async with asgi_client() as client, asgi_client(framework_app()) as fastapi_client:
             for _ in range(rounds):
                 real.append(await time_checkouts(session, checkouts))
                 floor.append(await time_bare(counts, checkouts, client))
-    best, bare = min(real), min(floor)
+                framework.append(
+                    await time_bare(
+                        counts,
+                        checkouts,
+                        fastapi_client,
+                        body=FRAMEWORK_BODY,
+                        headers=FRAMEWORK_HEADERS,
+                    )
+                )
+    best, bare, with_framework = min(real), min(floor), min(framework)
     ratio = best / bare
     return Figure(
         name="engine.inprocess",
@@ -73,6 +90,11 @@ async def measure_inprocess(checkouts: int, rounds: int) -> Figure:
             "ms_per_checkout": best * 1000,
             "floor_ms_per_checkout": bare * 1000,
             "floor_checkouts_per_s": 1 / bare,
+            # The same floor with its round trips answered by a FastAPI endpoint (validated
+            # JSON body, a header) instead of a bare ASGI app: the actors' framework alone.
+            "framework_floor_ms_per_checkout": with_framework * 1000,
+            "framework_ratio": with_framework / bare,
+            "ratio_to_framework_floor": best / with_framework,
             "round_trips": counts.round_trips,
             "jwe": counts.jwe,
             "iso8583_messages": counts.iso,

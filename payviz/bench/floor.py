@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI, Header
+from pydantic import BaseModel
 
 from payviz.engine import iso_messages as iso
+from payviz.engine.actors.common import make_app
 from payviz.engine.actors.merchant_db import Order, OrderBook
 from payviz.engine.clock import VirtualClock
 from payviz.engine.jwe import Decrypter, Encrypter, KeyPair
@@ -39,6 +42,30 @@ ISO_FIELDS = {
 }
 EVENT = '{"type":"payment.succeeded","data":{"id":"auth_1","order_id":"ord_1","amount":1999}}'
 BODY = b"x" * 256
+
+
+class FloorPayment(BaseModel):
+    """A body shaped like the gateway's payment request (ids, an amount, a sealed card)."""
+
+    order_id: str
+    amount: int
+    currency: str
+    description: str
+    payment: str
+
+
+FRAMEWORK_BODY = (
+    FloorPayment(
+        order_id="ord_0123456789ab",
+        amount=1999,
+        currency="USD",
+        description="payviz order",
+        payment="x" * 160,
+    )
+    .model_dump_json()
+    .encode()
+)
+FRAMEWORK_HEADERS = {"content-type": "application/json", "idempotency-key": "k" * 32}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +105,21 @@ async def empty_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
+def framework_app() -> FastAPI:
+    """The actors' framework with nothing of payviz in it: an app made as every actor's is
+    (`make_app`) with one endpoint taking a validated JSON body and a header, answering a
+    small JSON object. The difference to `empty_app` is what FastAPI costs a request."""
+    app = make_app("floor")
+
+    @app.post("/")
+    async def pay(
+        body: FloorPayment, idempotency_key: str | None = Header(default=None)
+    ) -> dict[str, Any]:
+        return {"id": "pay_1", "order_id": body.order_id, "status": "authorized"}
+
+    return app
+
+
 class BareOperations:
     """Keys, secrets and a database made once; `run` does one checkout's worth of work."""
 
@@ -115,18 +157,25 @@ class BareOperations:
         self._orders.close()
 
 
-async def time_bare(counts: OperationCounts, checkouts: int, client: httpx.AsyncClient) -> float:
+async def time_bare(
+    counts: OperationCounts,
+    checkouts: int,
+    client: httpx.AsyncClient,
+    *,
+    body: bytes = BODY,
+    headers: dict[str, str] | None = None,
+) -> float:
     """Seconds per checkout for the bare operations plus `round_trips` requests via `client`."""
     bare = BareOperations(counts)
     try:
         for _ in range(3):  # warm the code paths and the connection pool
             bare.crypto_and_storage()
-            await client.post("/", content=BODY)
+            await client.post("/", content=body, headers=headers)
         started = time.perf_counter()
         for _ in range(checkouts):
             bare.crypto_and_storage()
             for _ in range(counts.round_trips):
-                await client.post("/", content=BODY)
+                await client.post("/", content=body, headers=headers)
         return (time.perf_counter() - started) / checkouts
     finally:
         bare.close()
@@ -142,10 +191,10 @@ async def time_round_trips(count: int, client: httpx.AsyncClient) -> float:
     return (time.perf_counter() - started) / count
 
 
-def asgi_client() -> httpx.AsyncClient:
-    """httpx straight into `empty_app`, as payviz's in-process network does."""
+def asgi_client(app: Any = empty_app) -> httpx.AsyncClient:
+    """httpx straight into `app` (`empty_app` by default), as payviz's in-process network does."""
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=empty_app), base_url="https://floor.payviz.test"
+        transport=httpx.ASGITransport(app=app), base_url="https://floor.payviz.test"
     )
 
 
