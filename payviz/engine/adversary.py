@@ -14,7 +14,7 @@ import httpx
 
 from ._types import Party
 from .context import CURRENT_RUN
-from .faults import FaultPlan
+from .faults import ADVERSARIAL_FAULTS, FaultPlan
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -48,6 +48,8 @@ def flip_ciphertext_byte(token: str) -> str:
 
 def tamper(plan: FaultPlan, src: Party, dst: Party, request: httpx.Request) -> httpx.Request:
     """Apply the first adversarial fault of the plan that fits this request, if any."""
+    if not any(fault.name in ADVERSARIAL_FAULTS for fault in plan.faults):
+        return request
     headers = {k.lower(): v for k, v in request.headers.items()}
     body = request.content
     if b'"payment":"eyJ' in body.replace(b" ", b"") and plan.take(("tamper-jwe",), src, dst):
