@@ -13,11 +13,12 @@ icon, every token a glyph and a line style (see `node_state.token_style`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
-
-import networkx as nx
+from typing import TYPE_CHECKING, Final, Literal
 
 from payviz.engine._types import MODES, PARTIES, Mode, Party
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 OKABE_ITO: Final[dict[str, str]] = {
     "black": "#000000",
@@ -122,7 +123,11 @@ def build_topology() -> nx.Graph:
 
     Nodes are parties with the attributes of `PartyInfo` plus `info` (the record itself)
     and `pos` (column, row); edges carry `info` (a `LinkInfo`), `label` and `route`.
+    The graph is built from `PARTY_INFO` and `LINK_INFO`, which is what the diagram reads:
+    networkx (a few hundred modules) loads only when a graph is asked for.
     """
+    import networkx as nx
+
     graph = nx.Graph(name="payviz topology")
     for party in PARTIES:
         info = PARTY_INFO[party]

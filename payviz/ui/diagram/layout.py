@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import networkx as nx
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontMetricsF
 
+from payviz.diagrams.topology import PARTY_INFO, PartyInfo
 from payviz.engine._types import Party
 
 from .items import CARD_WIDTH, card_height
@@ -53,14 +53,14 @@ def banner_height() -> float:
     return title + 2 + SUBTITLE_LINES * QFontMetricsF(font(SUBTITLE_PT)).lineSpacing()
 
 
-def lay_out(graph: nx.Graph) -> Layout:
+def lay_out(parties: Mapping[Party, PartyInfo] = PARTY_INFO) -> Layout:
     """Cards on the topology's grid of columns and rows, each row as tall as its tallest card.
 
     The top row is also tall enough for the banner beside its first card, with the
     redirect's arc (and a token on it) passing under the banner.
     """
-    lines = {party: _SHORT_CAPTIONS.get(party, CAPTION_LINES) for party in graph.nodes}
-    grid = {party: graph.nodes[party]["pos"] for party in graph.nodes}
+    lines = {party: _SHORT_CAPTIONS.get(party, CAPTION_LINES) for party in parties}
+    grid = {party: (info.column, info.row) for party, info in parties.items()}
     rows = sorted({row for _, row in grid.values()})
     heights = {
         row: max(card_height(lines[p]) for p, (_, r) in grid.items() if r == row) for row in rows

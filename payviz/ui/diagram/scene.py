@@ -1,8 +1,8 @@
 """The diagram scene: the topology laid out as cards and links, with one travelling token.
 
-The scene mirrors the networkx topology with dicts, party -> `NodeItem` and link ->
-`LinkItem` (as orange-canvas-core mirrors its workflow model); `show_message` puts one
-message of the trace on stage.
+The scene mirrors the topology's tables (`PARTY_INFO`, `LINK_INFO`) with dicts, party ->
+`NodeItem` and link -> `LinkItem` (as orange-canvas-core mirrors its workflow model);
+`show_message` puts one message of the trace on stage.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import networkx as nx
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPalette
 from PySide6.QtWidgets import (
@@ -22,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from payviz.diagrams.node_state import NodeState, idle_states, token_style, token_text
-from payviz.diagrams.topology import PARTY_INFO, active_in, build_topology, link_key
-from payviz.engine._types import MODES, Party
+from payviz.diagrams.topology import LINK_INFO, PARTY_INFO, active_in, link_key
+from payviz.engine._types import MODES, PARTIES, Party
 from payviz.engine.steps import STEPS, step_info
 from payviz.engine.trace import Message
 
@@ -120,7 +119,6 @@ class DiagramScene(QGraphicsScene):
         token_arrived(int): the seq of the message whose token reached its destination.
 
     Attributes:
-        graph: the networkx topology the scene mirrors.
         nodes: party -> NodeItem; links: (party, party) in `PARTIES` order -> LinkItem.
         token: the single TokenItem; banner: the BannerItem at the top.
         layout: where the cards and the banner stand (see `layout.lay_out`).
@@ -129,26 +127,26 @@ class DiagramScene(QGraphicsScene):
 
     token_arrived = Signal(int)
 
-    def __init__(self, parent: QObject | None = None, graph: nx.Graph | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.graph = graph if graph is not None else build_topology()
         self.theme = Theme.from_palette(QPalette())
         self.nodes: dict[Party, NodeItem] = {}
         self.links: dict[tuple[Party, Party], LinkItem] = {}
         self.mode: str | None = None
-        self.layout = lay_out(self.graph)
+        self.layout = lay_out(PARTY_INFO)
         idle = idle_states()
-        for party, data in self.graph.nodes(data=True):
+        for party, info in PARTY_INFO.items():
             card = self.layout.cards[party]
             lines = self.layout.caption_lines[party]
-            node = NodeItem(data["info"], self.theme, idle[party], card.size(), lines)
+            node = NodeItem(info, self.theme, idle[party], card.size(), lines)
             node.setPos(card.center())
             self.addItem(node)
             self.nodes[party] = node
-        for a, b, data in self.graph.edges(data=True):
-            key = link_key(a, b)
-            path, label_at, label_width = self._route(key, data["route"], data["label"])
-            link = LinkItem(data["info"], path, label_at, self.theme, label_width)
+        # Links are stacked party by party, from the browser outward.
+        for key in sorted(LINK_INFO, key=lambda pair: PARTIES.index(pair[0])):
+            link_info = LINK_INFO[key]
+            path, label_at, label_width = self._route(key, link_info.route, link_info.label)
+            link = LinkItem(link_info, path, label_at, self.theme, label_width)
             self.addItem(link)
             self.links[key] = link
         self.token = TokenItem(self.theme)
