@@ -87,10 +87,25 @@ class VirtualClock:
             await asyncio.sleep(0)
             return
         loop = asyncio.get_running_loop()
+        due = self._now + seconds
+        if self._idle_until(loop, due):
+            # Nothing else could run before this sleeper wakes: jump now, as the loop would
+            # after one idle turn, without the turn.
+            self._now = due
+            return
         waiter: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), waiter))
+        heapq.heappush(self._sleepers, (due, next(self._order), waiter))
         self._schedule_jump(loop)
         await waiter
+
+    def _idle_until(self, loop: asyncio.AbstractEventLoop, due: float) -> bool:
+        """Whether no other work is ready and no other sleeper is due by `due`."""
+        if self._jumper is not None or getattr(loop, "_ready", True):
+            return False
+        sleepers = self._sleepers
+        while sleepers and sleepers[0][2].done():
+            heapq.heappop(sleepers)  # cancelled sleepers
+        return not sleepers or sleepers[0][0] > due
 
     def _schedule_jump(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._jumper is None:

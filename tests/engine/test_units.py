@@ -350,6 +350,43 @@ def test_virtual_sleepers_wake_in_the_order_of_their_deadlines(clock: VirtualClo
     assert woke == [("soon", 5), ("mid", 30), ("late", 300)]
 
 
+def test_virtual_time_stands_still_while_other_work_is_ready(clock: VirtualClock) -> None:
+    seen: list[float] = []
+
+    async def busy() -> None:
+        for _ in range(3):
+            seen.append(clock.now() - START)
+            await asyncio.sleep(0)
+
+    async def main() -> float:
+        worker = asyncio.create_task(busy())
+        await asyncio.sleep(0)  # the worker has started and yielded
+        await clock.sleep(5)
+        await worker
+        return clock.now() - START
+
+    assert asyncio.run(main()) == 5
+    assert seen == [0, 0, 0], "the clock jumped while a task still had work to do"
+
+
+def test_a_lone_sleeper_after_a_race_still_wakes_in_order(clock: VirtualClock) -> None:
+    woke: list[tuple[str, float]] = []
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.now() - START))
+
+    async def main() -> None:
+        early = asyncio.create_task(sleeper("early", 10))
+        await asyncio.sleep(0)  # "early" waits on the clock now
+        await sleeper("later", 20)
+        await early
+        await sleeper("alone", 1)
+
+    asyncio.run(main())
+    assert woke == [("early", 10), ("later", 20), ("alone", 21)]
+
+
 def test_virtual_time_only_moves_forward(clock: VirtualClock) -> None:
     with pytest.raises(ValueError, match="forward"):
         clock.advance(-1)
