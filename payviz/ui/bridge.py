@@ -3,12 +3,14 @@
 Commands go in with `asyncio.run_coroutine_threadsafe`. Trace records come out through a
 thread-safe queue that a QTimer on the UI thread drains about every 50 ms, so a burst of
 thousands of records costs the UI a handful of signals, not one repaint per record.
+
+The engine starts when asked (`start`), or with the first checkout: the main window starts
+it once it is on screen, so the engine's services (FastAPI, crypto, httpx), asyncio and the
+scenario's validation load after the first paint, not before it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import queue
 import threading
@@ -16,17 +18,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from payviz.engine.invariants import Violation, check
-from payviz.engine.scenario import Scenario
-from payviz.engine.trace import Record
-
 if TYPE_CHECKING:
-    # The engine's services (FastAPI, crypto, httpx) load on the engine thread, after the
-    # window is on screen: the first paint does not wait for them.
+    import asyncio
+    import concurrent.futures
+
+    from payviz.engine.invariants import Violation
+    from payviz.engine.scenario import Scenario
     from payviz.engine.session import CheckoutResult, Session
+    from payviz.engine.trace import Record
 
 SessionFactory = Callable[[], "Session"]
 
@@ -43,6 +44,8 @@ class CheckoutReport:
 
 def describe_error(exc: BaseException) -> str:
     """A one-line reason a person can act on, from a validation error or an engine refusal."""
+    from pydantic import ValidationError
+
     if isinstance(exc, ValidationError):
         problems = []
         for err in exc.errors():
@@ -70,6 +73,7 @@ class EngineBridge(QObject):
         started_at: Unix time of the trace's clock origin (message times are relative).
         scenarios: checkout number -> the Scenario that ran it (what a saved session keeps).
         batch_ms: how often queued records are handed to the UI.
+        started: whether the engine thread was started (`start`, or the first checkout).
     """
 
     records_recorded = Signal(list)
@@ -93,7 +97,10 @@ class EngineBridge(QObject):
         self._pending = 0
         self._futures: set[concurrent.futures.Future[Any]] = set()
         self._closed = False
-        self._lock = asyncio.Lock()  # one checkout at a time; binds to the loop on first use
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready: concurrent.futures.Future[None] | None = None
+        self._lock: asyncio.Lock | None = None
         self.keylog: dict[str, Any] = {}
         self.started_at: float | None = None
         self.scenarios: dict[int, Scenario] = {}
@@ -102,12 +109,27 @@ class EngineBridge(QObject):
         self._timer.setInterval(batch_ms)
         self._timer.timeout.connect(self._drain)
         self._engine_finished.connect(self._on_engine_finished, Qt.ConnectionType.QueuedConnection)
+
+    # -- UI thread -------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Start the engine thread and its session, once (nothing after `shutdown`).
+
+        Checkouts asked for before the session is up wait for it on the engine thread.
+        """
+        if self._closed or self._thread is not None:
+            return
+        import asyncio
+
         self._loop = asyncio.new_event_loop()
+        self._lock = asyncio.Lock()  # one checkout at a time; binds to the loop on first use
         self._thread = threading.Thread(target=self._run_loop, name="payviz-engine", daemon=True)
         self._thread.start()
         self._ready = asyncio.run_coroutine_threadsafe(self._start_session(), self._loop)
-
-    # -- UI thread -------------------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
@@ -122,12 +144,18 @@ class EngineBridge(QObject):
         """Start one checkout; a scenario given as fields is validated here, at the door."""
         if self._closed:
             return False
+        import asyncio
+
+        from payviz.engine.scenario import Scenario
+
         if not isinstance(scenario, Scenario):
             try:
                 scenario = Scenario(**scenario)
-            except (ValidationError, ValueError, TypeError) as exc:
+            except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
                 self.checkout_failed.emit(describe_error(exc))
                 return False
+        self.start()
+        assert self._loop is not None
         self._pending += 1
         if self._pending == 1:
             self._timer.start()
@@ -172,6 +200,10 @@ class EngineBridge(QObject):
         self._timer.stop()
         for future in list(self._futures):
             future.cancel()
+        if self._loop is None or self._thread is None:  # never started: nothing to stop
+            return
+        import asyncio
+
         if self._loop.is_running():
             closing = asyncio.run_coroutine_threadsafe(self._close_session(), self._loop)
             try:
@@ -183,6 +215,9 @@ class EngineBridge(QObject):
     # -- engine thread ---------------------------------------------------------------------
 
     def _run_loop(self) -> None:
+        import asyncio
+
+        assert self._loop is not None
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_forever()
@@ -199,6 +234,12 @@ class EngineBridge(QObject):
         self.started_at = session.world.recorder.started
 
     async def _checkout(self, scenario: Scenario) -> CheckoutReport:
+        import asyncio
+
+        from payviz.engine.invariants import check
+
+        assert self._ready is not None
+        assert self._lock is not None
         await asyncio.wrap_future(self._ready)
         assert self._session is not None
         async with self._lock:
@@ -220,6 +261,9 @@ class EngineBridge(QObject):
             self._engine_finished.emit(None, describe_error(exc))
 
     async def _close_session(self) -> None:
+        import asyncio
+
+        assert self._ready is not None
         with contextlib.suppress(Exception):
             await asyncio.wrap_future(self._ready)  # a session still starting is closed too
         if self._session is not None:

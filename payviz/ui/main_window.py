@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QDropEvent,
     QIcon,
     QKeySequence,
+    QPaintEvent,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -35,13 +36,14 @@ from PySide6.QtWidgets import (
 
 from payviz.diagrams.node_state import node_states
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
-from payviz.engine.invariants import Violation
-from payviz.engine.scenario import Scenario
 from payviz.engine.trace import Message, Record
 
 if TYPE_CHECKING:
+    from payviz.engine.invariants import Violation
+    from payviz.engine.scenario import Scenario
     from payviz.engine.session import CheckoutResult
 
+    from .diagram.heat import Link
     from .load_dialog import LoadDialog
 
 from .bridge import EngineBridge
@@ -53,7 +55,6 @@ from .controls import (
     media_icon,
 )
 from .diagram import DiagramView, LegendWidget
-from .diagram.heat import HeatOverlay, Link, show_heat
 from .faults_panel import FaultsPanel
 from .file_menu import FileMenu
 from .inspector import InspectorPanel
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.log_proxy = TraceFilterProxy(self)
         self.log_proxy.setSourceModel(self.log_model)
         self._scale = 1.0
+        self._painted = False
         self._apply_font()
 
         self.load_dialog: LoadDialog | None = None
@@ -375,9 +377,13 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _on_link_counts_changed(self, counts: Mapping[Link, int]) -> None:
+        from .diagram.heat import show_heat
+
         show_heat(self.diagram.diagram_scene, counts)
 
     def _clear_heat(self) -> None:
+        from .diagram.heat import HeatOverlay
+
         overlay = self.diagram.diagram_scene.findChild(HeatOverlay)
         if isinstance(overlay, HeatOverlay):
             overlay.clear()
@@ -499,6 +505,14 @@ class MainWindow(QMainWindow):
             self.resizeDocks(
                 [self.docks["narration"], self.docks["log"]], [165, 285], Qt.Orientation.Vertical
             )
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            # On screen: the engine (its thread, services and session) starts now, so none
+            # of it delays the first paint. A checkout asked for earlier starts it itself.
+            self._painted = True
+            QTimer.singleShot(0, self.bridge.start)
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -126,3 +126,34 @@ def test_shutdown_during_a_slow_checkout_is_prompt(qtbot, make_bridge) -> None:
     bridge.shutdown()  # the bank is still thinking: the checkout is cancelled, not awaited
     assert time.monotonic() - started < 5
     assert not any(t.name == "payviz-engine" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_engine_waits_to_be_started_and_a_checkout_starts_it(qtbot, make_bridge) -> None:
+    bridge = make_bridge()
+    assert not bridge.started  # nothing of the engine loads until it is needed
+    assert bridge.session is None
+    with qtbot.waitSignal(bridge.checkout_finished, timeout=20_000) as finished:
+        assert bridge.run_checkout({"mode": "direct"})
+    assert bridge.started
+    assert finished.args[0].order_status == "paid"
+
+
+def test_checkouts_asked_for_while_the_session_starts_run_in_order(qtbot, make_bridge) -> None:
+    bridge = make_bridge()
+    bridge.start()
+    finished: list[object] = []
+    bridge.checkout_finished.connect(finished.append)
+    for mode in ("redirect", "direct"):
+        assert bridge.run_checkout({"mode": mode})
+    bridge.start()  # twice is harmless
+    qtbot.waitUntil(lambda: len(finished) == 2 and not bridge.busy, timeout=30_000)
+    assert [result.checkout for result in finished] == [1, 2]  # type: ignore[attr-defined]
+
+
+def test_a_bridge_never_started_shuts_down_at_once(make_bridge) -> None:
+    bridge = make_bridge()
+    bridge.shutdown()
+    assert not bridge.started
+    assert not bridge.run_checkout({"mode": "direct"})
+    bridge.start()  # closed: stays stopped
+    assert not bridge.started

@@ -40,6 +40,15 @@ def run(qtbot, window: MainWindow, **choices: str) -> None:
     window.player.pause()
 
 
+def test_the_engine_starts_once_the_window_is_painted(qtbot) -> None:
+    made = MainWindow()
+    qtbot.addWidget(made)
+    assert not made.bridge.started  # building the window loads none of the engine
+    made.show()
+    qtbot.waitUntil(lambda: made.bridge.started)
+    made.close()
+
+
 def test_run_checkout_fills_the_log_with_the_trace(qtbot, window: MainWindow) -> None:
     run(qtbot, window)
     session = window.bridge.session
