@@ -3,7 +3,8 @@
 Reading and writing are the diagrams layer's (`session_file`, `exports`, `har`); this
 module asks for file names, reports what could not be read, and hands the records to the
 window, which replays them like any checkout. Message boxes open window-modal without
-blocking (`open()`), so nothing here waits in a nested event loop.
+blocking (`open()`), so nothing here waits in a nested event loop. The readers and writers
+load with the first command that needs them, not with the window.
 """
 
 from __future__ import annotations
@@ -17,21 +18,18 @@ from PySide6.QtCore import QMimeData, QObject, QUrl, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from payviz.diagrams.exports import SUFFIXES, TEXT_FORMATS, looks_like_har, render
-from payviz.diagrams.har import HarFormatError, from_har
-from payviz.diagrams.session_file import open_session, save_session
-from payviz.diagrams.trace_io import TraceFormatError, describe_skipped
-from payviz.engine.trace import Record
-
-from .har_dialog import HostMapDialog
-from .notice import Notice
 from .recent_files import RecentFiles
-from .render import save_png, write_scene_svg, write_sequence_svg
 
 if TYPE_CHECKING:
+    from payviz.engine.trace import Record
+
+    from .har_dialog import HostMapDialog
     from .main_window import MainWindow
+    from .notice import Notice
 
 OPENABLE: Final = (".jsonl", ".json", ".har")
+# File > Export's text formats, in the order of `exports.TEXT_FORMATS` (a test holds them
+# equal): the menu is built without loading the exporters.
 TEXT_LABELS: Final = {
     "mermaid": "&Mermaid",
     "plantuml": "&PlantUML",
@@ -43,10 +41,6 @@ IMAGE_EXPORTS: Final = {
     "diagram-png": "Diagram as P&NG (2x)",
     "sequence-svg": "&Sequence as SVG",
     "sequence-png": "Se&quence as PNG (2x)",
-}
-EXPORT_SUFFIXES: Final[dict[str, str]] = {
-    **{str(fmt): suffix for fmt, suffix in SUFFIXES.items()},
-    **{kind: "." + kind.rsplit("-", 1)[1] for kind in IMAGE_EXPORTS},
 }
 FILTERS: Final = "Traces, sessions and HAR files (*.jsonl *.json *.har);;All files (*)"
 
@@ -89,7 +83,7 @@ class FileMenu(QObject):
             self._on_save_as_triggered,
         )
         self.export_menu = menu.addMenu("&Export")
-        for fmt in TEXT_FORMATS:
+        for fmt in TEXT_LABELS:
             self._add(
                 self.export_menu,
                 f"{TEXT_LABELS[fmt]}\u2026",
@@ -132,6 +126,10 @@ class FileMenu(QObject):
         A HAR whose hosts need parties opens the host-map dialog first and is shown when the
         dialog is accepted (True is returned at once).
         """
+        from payviz.diagrams.exports import looks_like_har
+        from payviz.diagrams.session_file import open_session
+        from payviz.diagrams.trace_io import TraceFormatError, describe_skipped
+
         if looks_like_har(path):
             return self._open_har(path)
         try:
@@ -155,6 +153,10 @@ class FileMenu(QObject):
         return True
 
     def _open_har(self, path: Path) -> bool:
+        from payviz.diagrams.har import HarFormatError, from_har
+
+        from .har_dialog import HostMapDialog
+
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             hosts = from_har(data).hosts
@@ -174,6 +176,9 @@ class FileMenu(QObject):
         return True
 
     def _show_har(self, path: Path, data: Any, host_map: dict[str, str]) -> bool:
+        from payviz.diagrams.har import from_har
+        from payviz.diagrams.trace_io import describe_skipped
+
         self.host_dialog = None
         imported = from_har(data, host_map)
         problems = []
@@ -200,6 +205,8 @@ class FileMenu(QObject):
         self.file_opened.emit(str(path))
 
     def _warn(self, title: str, text: str) -> None:
+        from .notice import Notice
+
         self.window.statusBar().showMessage(text.replace("\n\n", " "))
         self.notice = Notice(title, text, self.window)
         self.notice.open()
@@ -244,6 +251,8 @@ class FileMenu(QObject):
 
     def save_to(self, path: Path) -> bool:
         """Write the shown trace, its scenarios and its key log as a session file."""
+        from payviz.diagrams.session_file import save_session
+
         window = self.window
         try:
             save_session(
@@ -263,7 +272,7 @@ class FileMenu(QObject):
         return True
 
     def _on_export_triggered(self, kind: str) -> None:
-        suffix = EXPORT_SUFFIXES[kind]
+        suffix = export_suffix(kind)
         suggested = str(Path(self._folder()) / f"{kind.split('-')[0]}{suffix}")
         name, _ = QFileDialog.getSaveFileName(self.window, "Export", suggested, f"*{suffix}")
         if name:
@@ -273,6 +282,10 @@ class FileMenu(QObject):
     def export_to(self, kind: str, path: Path) -> bool:
         """Export the shown trace: a text format of `TEXT_FORMATS` or an image of
         `IMAGE_EXPORTS` (the diagram as it stands, or the whole sequence)."""
+        from payviz.diagrams.exports import TEXT_FORMATS, render
+
+        from .render import save_png, write_scene_svg, write_sequence_svg
+
         window = self.window
         records: list[Record] = list(window.records)
         try:
@@ -295,3 +308,12 @@ class FileMenu(QObject):
             return False
         window.statusBar().showMessage(f"Exported {path}.")
         return True
+
+
+def export_suffix(kind: str) -> str:
+    """The file suffix of an export: a text format's (".mmd", ...) or an image's (".svg")."""
+    if kind in IMAGE_EXPORTS:
+        return "." + kind.rsplit("-", 1)[1]
+    from payviz.diagrams.exports import SUFFIXES
+
+    return {str(fmt): suffix for fmt, suffix in SUFFIXES.items()}[kind]

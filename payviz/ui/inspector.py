@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QFont, QFontDatabase, QTextOption
@@ -26,9 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from payviz.diagrams import inspect
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
-from payviz.engine.trace import Message
+
+if TYPE_CHECKING:
+    # What opens JWEs and checks signatures (cryptography, joserfc) loads with the first
+    # message shown, not with the window.
+    from payviz.diagrams import inspect
+    from payviz.engine.trace import Message
 
 TABS = ("Summary", "Headers", "Body", "Encryption", "Signature", "ISO 8583", "Raw")
 PART_COLOURS = ("blue", "reddish_purple", "orange", "bluish_green", "sky_blue")
@@ -205,6 +209,8 @@ class InspectorPanel(QWidget):
                 self.tabs.setTabEnabled(index, index == 0)
             self.summary.setHtml("")
             return
+        from payviz.diagrams import inspect
+
         self.heading.setText(f"#{message.seq}  {message.src} \u2192 {message.dst}")
         self.subheading.setText(message.summary)
         self.summary.setHtml(_table(inspect.summary_rows(message)))

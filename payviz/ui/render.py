@@ -12,11 +12,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QImageWriter, QPainter, QPalette
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsScene
 
 from payviz.diagrams.sequence import build_sequence
@@ -25,6 +24,9 @@ from payviz.engine.trace import Message, Record
 from .diagram import DiagramView
 from .diagram.painting import Theme, font
 from .sequence_paint import SequenceLayout, paint_empty, paint_header, paint_rows
+
+if TYPE_CHECKING:
+    from PySide6.QtSvg import QSvgGenerator
 
 ImageFormat = Literal["svg", "png"]
 EXPORT_WIDTH = 1280.0  # logical pixels: 2560 at 2x, a slide's width
@@ -136,6 +138,8 @@ def write_sequence_svg(
 def _svg_generator(path: Path, size: QSize) -> QSvgGenerator:
     """A generator writing to `path`; OSError now if the file cannot be written (the
     generator itself would only fail quietly)."""
+    from PySide6.QtSvg import QSvgGenerator
+
     path.open("wb").close()
     generator = QSvgGenerator()
     generator.setFileName(str(path))

@@ -25,7 +25,6 @@ from payviz.diagrams.sequence import SequenceDiagram, build_sequence, extend_seq
 from payviz.engine.trace import Message
 
 from .diagram.painting import Theme
-from .render import sequence_image
 from .sequence_paint import SequenceLayout, paint_empty, paint_header, paint_rows
 
 
@@ -174,6 +173,8 @@ class SequenceView(QAbstractScrollArea):
 
     def render_to_image(self, scale: float = 2.0, width: float | None = None) -> QImage:
         """The whole diagram (every row) at `scale`, in this view's colours."""
+        from .render import sequence_image
+
         return sequence_image(self._messages, scale, width, self._theme, self.current)
 
     # -- Qt events -------------------------------------------------------------------------

@@ -111,3 +111,15 @@ def test_the_file_menu_exports_text_and_pictures(qtbot, window: MainWindow, tmp_
     assert "Bank" in _texts(tmp_path / "sequence-svg.svg")
     assert not menu.export_to("mermaid", tmp_path / "missing" / "a.mmd")  # said, not raised
     assert "could not be written" in window.statusBar().currentMessage()
+
+
+def test_the_export_menu_offers_every_text_format_with_its_suffix(window: MainWindow) -> None:
+    from payviz.diagrams.exports import SUFFIXES, TEXT_FORMATS
+    from payviz.ui.file_menu import IMAGE_EXPORTS, TEXT_LABELS, export_suffix
+
+    assert tuple(TEXT_LABELS) == TEXT_FORMATS
+    shown = [action.text() for action in window.file_menu.export_menu.actions()]
+    labels = [*TEXT_LABELS.values(), *IMAGE_EXPORTS.values()]
+    assert [text for text in shown if text] == [f"{label}\u2026" for label in labels]
+    assert [export_suffix(fmt) for fmt in TEXT_FORMATS] == list(SUFFIXES.values())
+    assert export_suffix("sequence-svg") == ".svg"
