@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
 import httpx
+from lxml import etree
+from lxml import html as lxml_html
 
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_HOPS = 10
@@ -20,31 +21,6 @@ class Form:
     action: str
     method: str
     fields: dict[str, str] = field(default_factory=dict)
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[Form] = []
-        self.ids: dict[str, str] = {}
-        self._current_id: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.forms.append(Form(a.get("action", ""), a.get("method", "get").lower()))
-        elif tag == "input" and self.forms and a.get("name"):
-            self.forms[-1].fields[a["name"]] = a.get("value", "")
-        if "id" in a:
-            self._current_id = a["id"]
-            self.ids[a["id"]] = ""
-
-    def handle_data(self, data: str) -> None:
-        if self._current_id is not None:
-            self.ids[self._current_id] += data
-
-    def handle_endtag(self, tag: str) -> None:
-        self._current_id = None
 
 
 @dataclass(slots=True)
@@ -61,11 +37,40 @@ class Page:
         return self.ids.get(element_id, "").strip()
 
 
+# What a form and a text lookup need: every form, every named input, every element with an id.
+_WANTED = etree.XPath("//form | //input[@name] | //*[@id]")
+
+
+def read_html(text: str) -> tuple[list[Form], dict[str, str]]:
+    """The forms of a page (action, method, named inputs) and the text of each element with
+    an id, read with libxml2's forgiving HTML parser as a browser reads a page."""
+    forms: list[Form] = []
+    ids: dict[str, str] = {}
+    if not text.strip():
+        return forms, ids
+    try:
+        root = lxml_html.document_fromstring(text)
+    except (etree.LxmlError, ValueError):
+        return forms, ids
+    for element in _WANTED(root):
+        tag = element.tag
+        if tag == "form":
+            method = (element.get("method") or "get").lower()
+            forms.append(Form(element.get("action") or "", method))
+        elif tag == "input" and forms:
+            name = element.get("name")
+            if name:
+                forms[-1].fields[name] = element.get("value") or ""
+        element_id = element.get("id")
+        if element_id is not None:
+            ids[element_id] = "".join(element.itertext())
+    return forms, ids
+
+
 def parse_page(response: httpx.Response) -> Page:
-    parser = _Forms()
-    if "html" in response.headers.get("content-type", ""):
-        parser.feed(response.text)
-    return Page(str(response.url), response.status_code, response.text, parser.forms, parser.ids)
+    text = response.text
+    forms, ids = read_html(text) if "html" in response.headers.get("content-type", "") else ([], {})
+    return Page(str(response.url), response.status_code, text, forms, ids)
 
 
 Pause = Callable[[], Awaitable[None]]
