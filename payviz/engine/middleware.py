@@ -22,6 +22,17 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 RunForRequest = Callable[[str, str], RunContext]
 
 
+_RUN_HEADER = RUN_HEADER.encode("latin-1")
+
+
+def _run_header(raw_headers: list[tuple[bytes, bytes]]) -> str:
+    """The value of the run header among ASGI's raw (name, value) pairs, or ""."""
+    for name, value in raw_headers:
+        if len(name) == len(_RUN_HEADER) and name.lower() == _RUN_HEADER:
+            return value.decode("latin-1")
+    return ""
+
+
 class CaptureMiddleware:
     """Wraps one actor's ASGI app."""
 
@@ -35,8 +46,8 @@ class CaptureMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        run = RunContext.from_header(headers.get(RUN_HEADER, ""))
+        raw_headers = scope["headers"]
+        run = RunContext.from_header(_run_header(raw_headers))
         if run is not None:
             token = CURRENT_RUN.set(run)
             try:
@@ -44,6 +55,7 @@ class CaptureMiddleware:
             finally:
                 CURRENT_RUN.reset(token)
             return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
         token = CURRENT_RUN.set(self.run_for(scope["method"], scope["path"]))
         try:
             await self._captured(scope, receive, send, headers)
