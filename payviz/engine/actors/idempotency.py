@@ -9,6 +9,7 @@ their response was stored, never while their request is still running.
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass
 
 from ..clock import Clock
@@ -40,14 +41,19 @@ class IdempotencyStore:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._entries: dict[tuple[str, str], StoredResponse] = {}
+        # Finished keys in the order their responses were stored (time only moves forward),
+        # so pruning looks at the expired ones alone, not at every key a long run made.
+        self._finished: deque[tuple[float, tuple[str, str], StoredResponse]] = deque()
 
     def _prune(self) -> None:
         now = self._clock.now()
-        for scope, entry in list(self._entries.items()):
-            # A key lives 24 h from its stored response. A request still running keeps its key
-            # whatever its age: pruning it would let a retry run a second payment, and leave
-            # the first with nowhere to store its answer.
-            if entry.finished is not None and now - entry.finished > KEY_LIFETIME_SECONDS:
+        finished = self._finished
+        # A key lives 24 h from its stored response. A request still running keeps its key
+        # whatever its age: pruning it would let a retry run a second payment, and leave
+        # the first with nowhere to store its answer (running keys are never in the queue).
+        while finished and now - finished[0][0] > KEY_LIFETIME_SECONDS:
+            _, scope, entry = finished.popleft()
+            if self._entries.get(scope) is entry:
                 del self._entries[scope]
 
     def begin(self, account: str, key: str, body: bytes) -> StoredResponse | None:
@@ -79,6 +85,7 @@ class IdempotencyStore:
         entry.status = status
         entry.body = body
         entry.finished = self._clock.now()
+        self._finished.append((entry.finished, (account, key), entry))
 
     def abandon(self, account: str, key: str) -> None:
         """The first request failed before producing a response: let a retry run."""
