@@ -7,7 +7,8 @@ background brush and a bold font, so any view of the model follows the playhead.
 The rows are columns (`payviz.diagrams.log_rows`): a million-message trace file opens in
 seconds and takes about a hundred bytes a row, its messages decoded one at a time when a
 row is inspected; the filter is one pass over a column, behind a proxy that maps through
-the array of rows it kept.
+the array of rows it kept. They are made with the first row: an empty log loads none of
+the trace readers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -44,11 +45,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from payviz.diagrams.log_rows import LogRows
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
-from payviz.diagrams.trace_lines import status_text as status_text
 from payviz.engine._types import PARTIES
-from payviz.engine.trace import Message, Record
+
+if TYPE_CHECKING:
+    from payviz.diagrams.log_rows import LogRows
+    from payviz.engine.trace import Message, Record
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -96,22 +98,32 @@ class TraceTableModel(QAbstractTableModel):
 
     Attributes:
         current_row: the row at the playhead, or -1.
-        rows: the rows' columns.
+        rows: the rows' columns (made when first asked for).
 
     Roles: `MESSAGE_ROLE` gives the Message of a row; `CURRENT_ROLE` is True at the playhead.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.rows = LogRows()
+        self._rows: LogRows | None = None
         self.current_row = -1
         self._bold = QFont()
         self._bold.setBold(True)
+
+    @property
+    def rows(self) -> LogRows:
+        if self._rows is None:
+            from payviz.diagrams.log_rows import LogRows
+
+            self._rows = LogRows()
+        return self._rows
 
     # -- filling ---------------------------------------------------------------------------
 
     def append_records(self, records: Iterable[Record]) -> None:
         """Append the messages among `records` (state changes are skipped) in one insert."""
+        from payviz.engine.trace import Message
+
         new = self.rows.fresh(r for r in records if isinstance(r, Message))
         if not new:
             return
@@ -127,18 +139,21 @@ class TraceTableModel(QAbstractTableModel):
         Raises TraceFormatError for a file that is not a payviz trace, OSError for one that
         cannot be read; the rows are then unchanged.
         """
+        from payviz.diagrams.log_rows import LogRows
+
         rows = LogRows()
         rows.open_file(path)
         self.beginResetModel()
         self.rows.clear()
-        self.rows = rows
+        self._rows = rows
         self.current_row = -1
         self.endResetModel()
         return rows.skipped
 
     def clear(self) -> None:
         self.beginResetModel()
-        self.rows.clear()
+        if self._rows is not None:
+            self._rows.clear()
         self.current_row = -1
         self.endResetModel()
 
@@ -162,13 +177,13 @@ class TraceTableModel(QAbstractTableModel):
         previous, self.current_row = self.current_row, row
         last = self.columnCount() - 1
         for changed in (previous, row):
-            if 0 <= changed < len(self.rows):
+            if 0 <= changed < self.rowCount():
                 self.dataChanged.emit(self.index(changed, 0), self.index(changed, last))
 
     # -- QAbstractTableModel ---------------------------------------------------------------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() or self._rows is None else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -185,7 +200,7 @@ class TraceTableModel(QAbstractTableModel):
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = index.row()
-        if not index.isValid() or not 0 <= row < len(self.rows):
+        if not index.isValid() or not 0 <= row < self.rowCount():
             return None
         column = index.column()
         current = row == self.current_row
@@ -271,10 +286,11 @@ class TraceFilterProxy(QAbstractProxyModel):
         return model.rows if isinstance(model, TraceTableModel) else None
 
     def _recount(self) -> None:
-        rows = self._rows()
-        if rows is None:
-            self._kept, self._count, self._seen = None, 0, 0
+        model = self.sourceModel()
+        if not isinstance(model, TraceTableModel) or not model.rowCount():
+            self._kept, self._count, self._seen = None, 0, 0  # nothing to keep
             return
+        rows = model.rows
         self._kept = rows.matching(self.party, self.text)
         self._seen = len(rows)
         self._count = len(rows) if self._kept is None else len(self._kept)
