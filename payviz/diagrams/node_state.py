@@ -10,13 +10,15 @@ import re
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from payviz.engine._types import PARTIES, Party
-from payviz.engine.money import AmountError, format_minor
-from payviz.engine.trace import Message, StateChange
 
 from .topology import ERROR_COLOUR, OKABE_ITO, Line
+
+if TYPE_CHECKING:
+    # Read when there is a trace to show: the idle diagram is drawn without them.
+    from payviz.engine.trace import Message, StateChange
 
 Tone = Literal["idle", "neutral", "good", "bad"]
 Shape = Literal["filled", "outlined"]
@@ -135,6 +137,8 @@ _WANTED: Final[dict[Party, str]] = {
 
 
 def _money(amount: Any, code: Any) -> str:
+    from payviz.engine.money import AmountError, format_minor
+
     try:
         return format_minor(int(amount), str(code))
     except (AmountError, TypeError, ValueError):
@@ -206,6 +210,8 @@ def node_states(records: Sequence[Message | StateChange], upto_seq: int) -> dict
     value of each watched key wins; the scan starts at the playhead and walks back only
     until every party has its value, so scrubbing a long trace stays cheap.
     """
+    from payviz.engine.trace import StateChange
+
     states = idle_states()
     end = bisect_right(records, upto_seq, key=lambda record: record.seq)
     missing = dict(_WANTED)

@@ -8,17 +8,22 @@ sentence in the error colour when one does not, every detail in its tooltip.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QLabel, QWidget
 
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
-from payviz.engine.invariants import INVARIANT_COUNT, Violation
+
+if TYPE_CHECKING:
+    from payviz.engine.invariants import Violation
 
 BADGE_WIDTH = 250  # a fixed floor: a long rule must not change the window's minimum size
 
 
 def describe(violations: Sequence[Violation]) -> str:
     """One sentence for the status bar: all hold, or the first broken rule and its detail."""
+    from payviz.engine.invariants import INVARIANT_COUNT
+
     if not violations:
         return f"Invariants: all {INVARIANT_COUNT} hold."
     more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
@@ -43,6 +48,8 @@ class InvariantsBadge(QLabel):
         self.clear_result()
 
     def show_result(self, violations: Sequence[Violation]) -> None:
+        from payviz.engine.invariants import INVARIANT_COUNT
+
         self.violations = tuple(violations)
         if not violations:
             colour = OKABE_ITO["bluish_green"]

@@ -36,12 +36,12 @@ from PySide6.QtWidgets import (
 
 from payviz.diagrams.node_state import node_states
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
-from payviz.engine.trace import Message, Record
 
 if TYPE_CHECKING:
     from payviz.engine.invariants import Violation
     from payviz.engine.scenario import Scenario
     from payviz.engine.session import CheckoutResult
+    from payviz.engine.trace import Record
 
     from .diagram.heat import Link
     from .load_dialog import LoadDialog
@@ -272,6 +272,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Running a checkout...")
 
     def _on_records_recorded(self, records: list[Record]) -> None:
+        from payviz.engine.trace import Message
+
         self._live_records.extend(records)
         if self.source is not None:  # a file is shown; the live trace waits for Run
             return

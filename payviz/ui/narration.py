@@ -6,13 +6,16 @@ banner and the exports use.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from payviz.engine._types import MODES, Mode
-from payviz.engine.steps import STEPS, step_info
-from payviz.engine.trace import Message
+
+if TYPE_CHECKING:
+    from payviz.engine.trace import Message
 
 FLOW_NAMES: dict[str, str] = {
     "direct": "Direct checkout: the shop's own card form",
@@ -28,6 +31,8 @@ def step_caption(message: Message | None) -> str:
     """'step 3 of 7: Processor asks the bank', or an empty string with no message."""
     if message is None or message.mode not in MODES:
         return ""
+    from payviz.engine.steps import STEPS, step_info
+
     mode: Mode = "direct" if message.mode == "direct" else "redirect"
     step = step_info(mode, message.step)
     return f"step {step.number} of {len(STEPS[mode])}: {step.title}"
@@ -108,6 +113,8 @@ class NarrationPanel(QScrollArea):
             self.title_label.setText("Ready")
             self.narration_label.setText(IDLE_TEXT)
             return
+        from payviz.engine.steps import STEPS, step_info
+
         mode: Mode = "direct" if message.mode == "direct" else "redirect"
         step = step_info(mode, message.step)
         self.flow_label.setText(f"{FLOW_NAMES[mode]} · checkout {message.checkout}")

@@ -9,10 +9,12 @@ or after a timer of the same length when nothing animates.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from payviz.engine.trace import Message, Record
+if TYPE_CHECKING:
+    from payviz.engine.trace import Message, Record
 
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 MIN_SPEED, MAX_SPEED = SPEEDS[0], SPEEDS[-1]
@@ -77,6 +79,8 @@ class Player(QObject):
 
     def append_records(self, records: Iterable[Record]) -> None:
         """Extend the timeline with the messages among `records`; a waiting play resumes."""
+        from payviz.engine.trace import Message
+
         new = [r for r in records if isinstance(r, Message)]
         if not new:
             return

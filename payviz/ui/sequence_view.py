@@ -9,6 +9,7 @@ lazily when messages arrive.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -22,10 +23,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QToolTip, QWidget
 
 from payviz.diagrams.sequence import SequenceDiagram, build_sequence, extend_sequence
-from payviz.engine.trace import Message
 
 from .diagram.painting import Theme
 from .sequence_paint import SequenceLayout, paint_empty, paint_header, paint_rows
+
+if TYPE_CHECKING:
+    from payviz.engine.trace import Message
 
 
 class SequenceView(QAbstractScrollArea):
@@ -98,6 +101,8 @@ class SequenceView(QAbstractScrollArea):
 
     def append_messages(self, messages: Iterable[Message]) -> None:
         """Add messages after the last; only the new ones are laid out (live runs, load)."""
+        from payviz.engine.trace import Message
+
         new = [m for m in messages if isinstance(m, Message)]
         if not new:
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
@@ -20,11 +21,13 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
 )
-from PySide6.QtSvg import QSvgRenderer
 
 import payviz
 from payviz.diagrams.node_state import TokenStyle
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
+
+if TYPE_CHECKING:
+    from PySide6.QtSvg import QSvgRenderer
 
 # Point sizes of the diagram's text at 100 % zoom. The smallest is 11 pt: the view's fit
 # keeps 100 % or more wherever the main window gives the diagram its default share.
@@ -149,6 +152,8 @@ def _svg_source(name: str) -> str | None:
 
 @cache
 def _renderer(name: str, colour: str) -> QSvgRenderer | None:
+    from PySide6.QtSvg import QSvgRenderer
+
     source = _svg_source(name)
     if source is None:
         return None

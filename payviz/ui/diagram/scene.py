@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QPainter, QPainterPath, QPalette
@@ -23,13 +24,14 @@ from PySide6.QtWidgets import (
 from payviz.diagrams.node_state import NodeState, idle_states, token_style, token_text
 from payviz.diagrams.topology import LINK_INFO, PARTY_INFO, active_in, link_key
 from payviz.engine._types import MODES, PARTIES, Party
-from payviz.engine.steps import STEPS, step_info
-from payviz.engine.trace import Message
 
 from .items import LinkItem, NodeItem, TokenItem, label_lines, label_size
 from .layout import ARC_RISE, GAP, MARGIN, SUBTITLE_LINES, banner_height, lay_out
 from .painting import SUBTITLE_PT, TITLE_PT, TOKEN_HEIGHT, Theme, font, token_size
 from .text import fit_lines
+
+if TYPE_CHECKING:
+    from payviz.engine.trace import Message
 
 _END_GAP = 2.5  # between a card's edge and the end of a link
 _ARC_DEPTH = 52.0  # the control points of an arc under the row: deep enough for its label
@@ -284,6 +286,8 @@ class DiagramScene(QGraphicsScene):
 
 def banner_text(message: Message) -> tuple[str, str]:
     """The banner's two lines for a message: "Step N · Title" and what travels where."""
+    from payviz.engine.steps import STEPS, step_info
+
     title = message.title
     total = 0
     for mode in MODES:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView, QSizePolicy, QWidget
 
 from payviz.diagrams.node_state import TokenStyle, legend_styles, node_states
-from payviz.engine.trace import Message, StateChange
 
 from .painting import Theme, font, paint_token, token_size
 from .scene import DiagramScene
 
-Record = Message | StateChange
+if TYPE_CHECKING:
+    from payviz.engine.trace import Record
 
 _ZOOM_STEP = 1.25
 _ZOOM_RANGE = (0.2, 5.0)
@@ -74,6 +75,8 @@ class DiagramView(QGraphicsView):
 
         A seq that is a state change shows the message before it, already arrived.
         """
+        from payviz.engine.trace import Message
+
         self.current_seq = seq
         records = self._records
         index = bisect_right(records, seq, key=lambda record: record.seq) - 1
