@@ -12,7 +12,6 @@ scenario's validation load after the first paint, not before it.
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 if TYPE_CHECKING:
     import asyncio
     import concurrent.futures
+    import queue
 
     from payviz.engine.invariants import Violation
     from payviz.engine.scenario import Scenario
@@ -92,7 +92,7 @@ class EngineBridge(QObject):
     ) -> None:
         super().__init__(parent)
         self._factory: SessionFactory = session_factory or _default_session
-        self._queue: queue.SimpleQueue[Record] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Record] | None = None  # made by `start`
         self._session: Session | None = None
         self._pending = 0
         self._futures: set[concurrent.futures.Future[Any]] = set()
@@ -124,7 +124,9 @@ class EngineBridge(QObject):
         if self._closed or self._thread is not None:
             return
         import asyncio
+        import queue
 
+        self._queue = queue.SimpleQueue()
         self._loop = asyncio.new_event_loop()
         self._lock = asyncio.Lock()  # one checkout at a time; binds to the loop on first use
         self._thread = threading.Thread(target=self._run_loop, name="payviz-engine", daemon=True)
@@ -166,6 +168,10 @@ class EngineBridge(QObject):
         return True
 
     def _drain(self) -> None:
+        import queue
+
+        if self._queue is None:
+            return
         batch: list[Record] = []
         while True:
             try:
@@ -226,6 +232,7 @@ class EngineBridge(QObject):
             self._loop.close()
 
     async def _start_session(self) -> None:
+        assert self._queue is not None
         session = self._factory()
         session.trace.subscribe(self._queue.put)
         await session.start()

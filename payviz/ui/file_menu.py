@@ -14,13 +14,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from PySide6.QtCore import QMimeData, QObject, QUrl, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QMenu
 
 from .recent_files import RecentFiles
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QMimeData
+
     from payviz.engine.trace import Record
 
     from .har_dialog import HostMapDialog
@@ -114,6 +116,8 @@ class FileMenu(QObject):
     # -- opening ---------------------------------------------------------------------------
 
     def _on_open_triggered(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         name, _ = QFileDialog.getOpenFileName(
             self.window, "Open a trace, session or HAR", self._folder(), FILTERS
         )
@@ -216,6 +220,8 @@ class FileMenu(QObject):
     @staticmethod
     def dropped_file(mime: QMimeData) -> Path | None:
         """The first local .jsonl / .json / .har file among dropped URLs, if any."""
+        from PySide6.QtCore import QUrl
+
         for url in mime.urls() if mime.hasUrls() else []:
             if isinstance(url, QUrl) and url.isLocalFile():
                 path = Path(url.toLocalFile())
@@ -241,6 +247,8 @@ class FileMenu(QObject):
             self.save_to(self.path)
 
     def _on_save_as_triggered(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         suggested = str(Path(self._folder()) / "session.jsonl")
         name, _ = QFileDialog.getSaveFileName(
             self.window, "Save session", suggested, "payviz session (*.jsonl)"
@@ -272,6 +280,8 @@ class FileMenu(QObject):
         return True
 
     def _on_export_triggered(self, kind: str) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         suffix = export_suffix(kind)
         suggested = str(Path(self._folder()) / f"{kind.split('-')[0]}{suffix}")
         name, _ = QFileDialog.getSaveFileName(self.window, "Export", suggested, f"*{suffix}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize
@@ -42,10 +41,14 @@ EMPTY_TEXT = "Step to a message to see it here: its headers, body, encryption an
 
 
 def _mono(text: str) -> str:
+    from html import escape
+
     return f'<pre style="white-space: pre-wrap">{escape(text)}</pre>'
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
+    from html import escape
+
     cells = "".join(
         f'<tr><td style="padding-right:12px"><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>'
         for k, v in rows
@@ -54,6 +57,8 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 
 def _jwe_html(view: inspect.JweView) -> str:
+    from html import escape
+
     coloured = ".".join(
         f'<span style="color:{OKABE_ITO[c]}">{escape(v)}</span>'
         for c, (_, v) in zip(PART_COLOURS, view.parts, strict=True)
@@ -82,6 +87,8 @@ def _jwe_html(view: inspect.JweView) -> str:
 
 
 def _signature_html(view: inspect.SignatureView) -> str:
+    from html import escape
+
     colour, mark, word = (
         (GOOD_COLOUR, "\u2714", "Verified")
         if view.verified

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QHelpEvent,
-    QImage,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -28,6 +27,8 @@ from .diagram.painting import Theme
 from .sequence_paint import SequenceLayout, paint_empty, paint_header, paint_rows
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
+
     from payviz.engine.trace import Message
 
 

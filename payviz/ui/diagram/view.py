@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QResizeEvent, QTransform, QWheelEvent
+from PySide6.QtGui import QPainter, QResizeEvent, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView, QSizePolicy, QWidget
 
 from payviz.diagrams.node_state import TokenStyle, legend_styles, node_states
@@ -16,6 +16,8 @@ from .painting import Theme, font, paint_token, token_size
 from .scene import DiagramScene
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
+
     from payviz.engine.trace import Record
 
 _ZOOM_STEP = 1.25
@@ -189,6 +191,8 @@ class DiagramView(QGraphicsView):
 
     def render_to_image(self, scale: float = 1.0) -> QImage:
         """The whole diagram as it stands, at `scale` (2.0 for a crisp slide)."""
+        from PySide6.QtGui import QImage
+
         source = self.diagram_scene.sceneRect()
         size = (source.size() * scale).toSize()
         image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
