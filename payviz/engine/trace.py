@@ -6,12 +6,14 @@ docs/trace-format.md), replayed by the UI and exported by the CLI.
 
 from __future__ import annotations
 
+import errno
 import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
+from io import FileIO
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import orjson
 
@@ -127,6 +129,17 @@ def encode_line(item: Record | dict[str, Any]) -> bytes:
         return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def _write_all(sink: FileIO, data: bytes) -> None:
+    """Write all of `data` to an unbuffered file: one system call, more only if the
+    kernel takes part of it (a full disk, a signal)."""
+    written = sink.write(data)
+    while written != len(data):
+        if not written:
+            raise OSError(errno.EIO, f"the trace file took none of a {len(data)}-byte record")
+        data = data[written:]
+        written = sink.write(data)
+
+
 class Trace:
     """An append-only list of records with listeners and an optional JSONL sink.
 
@@ -138,13 +151,14 @@ class Trace:
         self.records: list[Record] = []
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._sink: BinaryIO | None = None
+        # Unbuffered: each line is one write(2) as it is appended, so a process killed
+        # mid-run leaves every record before it in the file (no buffer to flush).
+        self._sink: FileIO | None = None
         self.path = path
         if path is not None:
-            self._sink = path.open("wb")
+            self._sink = path.open("wb", buffering=0)
             header = {"type": "header", "schema": SCHEMA_VERSION, "generator": "payviz"}
-            self._sink.write(encode_line(header))
-            self._sink.flush()
+            _write_all(self._sink, encode_line(header))
 
     def next_seq(self) -> int:
         return len(self.records) + 1
@@ -156,8 +170,7 @@ class Trace:
         with self._lock:
             self.records.append(record)
             if self._sink is not None:
-                self._sink.write(encode_line(record))
-                self._sink.flush()
+                _write_all(self._sink, encode_line(record))
         for listener in self._listeners:
             listener(record)
 
