@@ -7,10 +7,15 @@ import base64
 import json
 from decimal import Decimal
 
+import iso8583
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
+from payviz.engine import iso_messages as iso
 from payviz.engine.cards import (
+    RESPONSE_CODES,
     TEST_CARDS,
     CardError,
     check_test_card,
@@ -126,6 +131,50 @@ def test_redact_keeps_json_valid_and_masks_the_card_too() -> None:
     body = json.dumps({"card": {"number": "4242424242424242", "cvc": 321}})
     data = json.loads(redact(body))
     assert data == {"card": {"number": "424242******4242", "cvc": "***"}}
+
+
+# -- ISO 8583 --------------------------------------------------------------------------
+
+_ISO_FIELDS = st.fixed_dictionaries(
+    {
+        "t": st.sampled_from(sorted(iso.MTI_NAMES)),
+        "2": st.sampled_from([card.number for card in TEST_CARDS] + ["378282246310005"]),
+        "4": st.integers(0, 10**12 - 1).map("{:012d}".format),
+        "11": st.integers(0, 999_999).map("{:06d}".format),
+    },
+    optional={
+        "3": st.just("000000"),
+        "7": st.just("1126192648"),
+        "37": st.integers(0, 10**12 - 1).map("{:012d}".format),
+        "38": st.text("ABC0123456789", min_size=6, max_size=6),
+        "39": st.sampled_from(sorted(RESPONSE_CODES)),
+        "41": st.just("PAYVIZ01"),
+        "42": st.text("abc_ 0123456789", min_size=15, max_size=15),
+        "49": st.sampled_from(["840", "978"]),
+    },
+)
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(fields=_ISO_FIELDS)
+def test_an_encoded_message_decodes_to_what_the_decoder_reads(fields: dict[str, str]) -> None:
+    raw = iso.encode(fields)
+    read, _ = iso8583.decode(bytearray(raw), iso.SPEC)
+    assert iso.decode(raw) == read
+    assert list(iso.decode(raw)) == list(read), "fields in the decoder's order"
+
+
+def test_decoded_fields_belong_to_the_caller() -> None:
+    raw = iso.encode({"t": "0100", "2": "4242424242424242", "4": "000000001999"})
+    first = iso.decode(raw)
+    first["39"] = "05"
+    first["4"] = "000000000001"
+    assert iso.decode(raw) == {
+        "t": "0100",
+        "p": "5000000000000000",
+        "2": "4242424242424242",
+        "4": "000000001999",
+    }
 
 
 # -- money -----------------------------------------------------------------------------
