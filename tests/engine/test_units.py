@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
 
+from payviz.engine import cards
 from payviz.engine import iso_messages as iso
 from payviz.engine.cards import (
     RESPONSE_CODES,
@@ -131,6 +132,45 @@ def test_redact_keeps_json_valid_and_masks_the_card_too() -> None:
     body = json.dumps({"card": {"number": "4242424242424242", "cvc": 321}})
     data = json.loads(redact(body))
     assert data == {"card": {"number": "424242******4242", "cvc": "***"}}
+
+
+# Pieces a text is made of: card numbers as people and forms write them, and what sits
+# around them in pages, ids and query strings (letters, "_" and "*" glued to digits,
+# separators, escapes, other scripts' digits, which the pattern counts as digits too).
+_CARD_FORMS = [
+    *(card.number for card in TEST_CARDS),
+    "378282246310005",
+    "5555555555554444",
+    "4242 4242 4242 4242",
+    "4242+4242+4242+4242",
+    "4242-4242-4242-4242",
+    "4242%204242%204242%204242",
+    "42424242424242424242",
+    "1234567890123",
+]
+_TEXT_PIECES = st.one_of(
+    st.sampled_from(_CARD_FORMS),
+    st.lists(st.sampled_from([*"0123456789 +-%*_aZ.<>\n", "%20", "\u0663", "é"])).map("".join),
+)
+_TEXTS = st.lists(_TEXT_PIECES, max_size=12).map("".join)
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(text=_TEXTS)
+def test_mask_text_finds_what_the_pattern_finds_in_the_whole_text(text: str) -> None:
+    # mask_text runs the pattern only where digits cluster; it must mask exactly what
+    # running it over the whole text masks.
+    assert mask_text(text) == cards._PAN_RUN.sub(cards._mask, text)
+
+
+def test_mask_text_masks_every_test_card_a_page_lists() -> None:
+    items = "".join(f"<li><code>{card.number}</code> {card.label}</li>" for card in TEST_CARDS)
+    page = f"<form><input name='form_token' value='x9'>{items}<p>34rem 1999 #222</p></form>"
+    masked = mask_text(page)
+    for card in TEST_CARDS:
+        assert card.number not in masked
+        assert f"<code>{mask_pan(card.number)}</code> {card.label}" in masked
+    assert masked.endswith("<p>34rem 1999 #222</p></form>")
 
 
 # -- ISO 8583 --------------------------------------------------------------------------
