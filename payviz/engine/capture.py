@@ -10,18 +10,19 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from . import iso_messages
-from ._types import Direction, Party
+from ._types import Direction, Mode, Party, Protocol
 from .cards import redact
 from .clock import Clock
 from .context import CURRENT_RUN, RUN_HEADER
 from .jwe import looks_like_jwe
-from .steps import classify
+from .steps import Step, classify
 from .trace import Message, StateChange, Trace
 
 HIDDEN_HEADERS = {RUN_HEADER}
@@ -50,15 +51,24 @@ def _status_text(status: int) -> str:
         return str(status)
 
 
-def _json_hint(body: str) -> str:
-    """A short hint from a JSON body: its `status`, `type` or `error`, when it has one."""
+def _json_object(body: str) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is not one."""
     if not body.lstrip(" \t\n\r").startswith("{"):
-        return ""  # not a JSON object (HTML, a form, empty): no need to watch json fail
+        return None  # not a JSON object (HTML, a form, empty): no need to watch json fail
     try:
-        data = json.loads(body)
-    except ValueError:
-        return ""
-    if not isinstance(data, dict):
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # What orjson refuses and `json` reads: NaN, integers past 64 bits, lone surrogates.
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+    return data if isinstance(data, dict) else None
+
+
+def _json_hint(data: dict[str, Any] | None) -> str:
+    """A short hint from a JSON body: its `status`, `type` or `error`, when it has one."""
+    if data is None:
         return ""
     for key in ("type", "status", "error"):
         value = data.get(key)
@@ -67,6 +77,26 @@ def _json_hint(body: str) -> str:
         if isinstance(value, dict) and isinstance(value.get("message"), str):
             return str(value["message"])
     return ""
+
+
+# A message's step depends on its mode, parties, operation and direction only, and most
+# operations recur from one checkout to the next: remembered, classifying one costs a
+# lookup instead of a walk through the rules.
+_STEPS: dict[tuple[Mode, Party, Party, str, Direction], Step] = {}
+_STEPS_MAX_ENTRIES = 4096
+
+
+def _step(
+    mode: Mode, requester: Party, responder: Party, operation: str, direction: Direction
+) -> Step:
+    key = (mode, requester, responder, operation, direction)
+    step = _STEPS.get(key)
+    if step is None:
+        step = classify(mode, requester, responder, operation, direction)
+        if len(_STEPS) >= _STEPS_MAX_ENTRIES:
+            _STEPS.clear()
+        _STEPS[key] = step
+    return step
 
 
 class Recorder:
@@ -79,55 +109,72 @@ class Recorder:
         self._exchange_ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def _append(self, build: Callable[[int, float], Message | StateChange]) -> None:
-        with self._lock:
-            self.trace.append(build(self.trace.next_seq(), self.clock.now() - self.started))
-
     def state(self, party: Party, key: str, value: Any, note: str = "") -> None:
-        run = CURRENT_RUN.get()
-        self._append(lambda seq, ts: StateChange(seq, ts, run.checkout, party, key, value, note))
+        checkout = CURRENT_RUN.get().checkout
+        trace = self.trace
+        with self._lock:
+            ts = self.clock.now() - self.started
+            trace.append(StateChange(trace.next_seq(), ts, checkout, party, key, value, note))
 
     def _message(
         self,
         exchange: Exchange,
         direction: Direction,
-        *,
-        protocol: str,
+        protocol: Protocol,
         summary: str,
         kind: str,
-        **extra: Any,
+        *,
+        encrypted: bool = False,
+        method: str | None = None,
+        url: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        body: str = "",
+        mti: str | None = None,
+        fields: dict[str, str] | None = None,
+        raw: str | None = None,
+        error: str | None = None,
     ) -> None:
         run = CURRENT_RUN.get()
-        step = classify(
-            run.mode, exchange.requester, exchange.responder, exchange.operation, direction
-        )
+        mode = run.mode
+        requester = exchange.requester
+        responder = exchange.responder
+        step = _step(mode, requester, responder, exchange.operation, direction)
         # A summary quotes the request path and an error may quote anything: mask them too.
         summary = _redacted(summary)
-        if isinstance(extra.get("error"), str):
-            extra["error"] = _redacted(extra["error"])
-        src, dst = (
-            (exchange.requester, exchange.responder)
-            if direction == "request"
-            else (exchange.responder, exchange.requester)
-        )
-        self._append(
-            lambda seq, ts: Message(
-                seq=seq,
-                ts=round(ts, 6),
-                checkout=run.checkout,
-                mode=run.mode,
-                src=src,
-                dst=dst,
-                step=step.number,
-                title=step.title,
-                direction=direction,
-                protocol=protocol,  # type: ignore[arg-type]
-                exchange=exchange.id,
-                summary=summary,
-                kind=kind,
-                **extra,
+        if error is not None:
+            error = _redacted(error)
+        src, dst = (requester, responder) if direction == "request" else (responder, requester)
+        trace = self.trace
+        with self._lock:
+            ts = round(self.clock.now() - self.started, 6)
+            trace.append(
+                Message(
+                    trace.next_seq(),
+                    ts,
+                    run.checkout,
+                    mode,
+                    src,
+                    dst,
+                    step.number,
+                    step.title,
+                    direction,
+                    protocol,
+                    exchange.id,
+                    summary,
+                    kind,
+                    encrypted,
+                    method,
+                    url,
+                    status,
+                    {} if headers is None else headers,
+                    body,
+                    mti,
+                    {} if fields is None else fields,
+                    raw,
+                    error,
+                )
             )
-        )
 
     # -- HTTP and ISO 8583 over HTTP -------------------------------------------------------
 
@@ -146,12 +193,15 @@ class Recorder:
             return self._iso(requester, responder, body, headers, url, method)
         exchange = Exchange(next(self._exchange_ids), requester, responder, f"{method} {path}")
         text = _redacted(_text(body))
-        encrypted = '"payment"' in text and _contains_jwe(text)
         notification = "webhook-signature" in {k.lower() for k in headers}
+        paying = '"payment"' in text
+        # Only a notification's hint and a payment's JWE are read from the body.
+        data = _json_object(text) if notification or paying else None
+        encrypted = paying and data is not None and looks_like_jwe(str(data.get("payment", "")))
         kind = "notification" if notification else ("encrypted" if encrypted else "request")
         summary = f"{method} {path}"
-        hint = _json_hint(text)
-        if notification and hint:
+        hint = _json_hint(data) if notification else ""
+        if hint:
             summary += f" ({hint})"
         elif encrypted:
             summary += " (JWE)"
@@ -276,7 +326,7 @@ class Recorder:
         if location:
             summary += f" -> {_redacted(location)}"
         else:
-            hint = _json_hint(text)
+            hint = _json_hint(_json_object(text))
             if hint:
                 summary += f" ({hint})"
         if error:
@@ -353,11 +403,3 @@ def _redacted(text: str) -> str:
             _CLEAN.clear()
         _CLEAN[text] = None
     return redacted
-
-
-def _contains_jwe(text: str) -> bool:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(data, dict) and looks_like_jwe(str(data.get("payment", "")))
