@@ -43,7 +43,9 @@ if TYPE_CHECKING:
     from payviz.engine.trace import Record
 
     from .diagram.heat import Link
+    from .faults_panel import FaultsPanel
     from .load_dialog import LoadDialog
+    from .sequence_view import SequenceView
 
 from .bridge import EngineBridge
 from .controls import (
@@ -54,14 +56,12 @@ from .controls import (
     media_icon,
 )
 from .diagram import DiagramView, LegendWidget
-from .faults_panel import FaultsPanel
 from .file_menu import FileMenu
 from .inspector import InspectorPanel
 from .invariants_badge import InvariantsBadge, describe
 from .log_model import LogPanel, TraceFilterProxy, TraceTableModel, svg_icon
 from .narration import NarrationPanel, step_caption
 from .player import Player
-from .sequence_view import SequenceView
 
 ORGANIZATION = APPLICATION = "payviz"
 BASE_POINT_SIZE = 11.0
@@ -75,10 +75,20 @@ SHORTCUTS = (
     ("Ctrl+= / Ctrl+- / Ctrl+0", "Zoom in / out / reset (diagram and text)"),
     ("F11", "Full screen"),
 )
+# The sequence view's minimum size (its `minimumSizeHint`), kept by its dock until the view
+# is made: the window's minimum size is the same before and after.
+SEQUENCE_MINIMUM = (200, 120)
 
 
 def app_icon() -> QIcon:
     return svg_icon("app")
+
+
+def _placeholder(minimum: tuple[int, int] = (0, 0)) -> QWidget:
+    """What a dock holds until its panel is made: empty, as small as the panel can be."""
+    widget = QWidget()
+    widget.setMinimumSize(*minimum)
+    return widget
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:
@@ -96,7 +106,9 @@ class MainWindow(QMainWindow):
         bridge: the EngineBridge (engine thread); player: the playhead.
         log_model / log_proxy: the trace as a table and its filter.
         diagram, inspector, narration, log, sequence: the views; run_controls,
-            playback_controls: the toolbar widgets; faults: the faults panel.
+            playback_controls: the toolbar widgets; faults: the faults panel. The sequence
+            view and the faults panel start behind other tabs: they are made once the
+            window is on screen, or when first shown or asked for.
         records: the records shown, in order (the live session's, or an opened file's).
         source: the file shown, or None for the live session.
         file_menu: the File menu's commands; invariants_badge: the last run's verdict.
@@ -134,9 +146,9 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel()
         self.narration = NarrationPanel()
         self.log = LogPanel(self.log_proxy)
-        self.sequence = SequenceView()
+        self._sequence: SequenceView | None = None
         self.legend = LegendWidget()
-        self.faults = FaultsPanel()
+        self._faults: FaultsPanel | None = None
         legend_area = _scrolling(self.legend)
         self.docks = {
             "narration": self._dock(
@@ -144,15 +156,13 @@ class MainWindow(QMainWindow):
             ),
             "log": self._dock("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea),
             "sequence": self._dock(
-                "Sequence", self.sequence, Qt.DockWidgetArea.BottomDockWidgetArea
+                "Sequence", _placeholder(SEQUENCE_MINIMUM), Qt.DockWidgetArea.BottomDockWidgetArea
             ),
             "inspector": self._dock(
                 "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
             ),
             "legend": self._dock("Legend", legend_area, Qt.DockWidgetArea.RightDockWidgetArea),
-            "faults": self._dock(
-                "Faults", _scrolling(self.faults), Qt.DockWidgetArea.RightDockWidgetArea
-            ),
+            "faults": self._dock("Faults", _placeholder(), Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.splitDockWidget(self.docks["narration"], self.docks["log"], Qt.Orientation.Vertical)
@@ -198,6 +208,52 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         return dock
+
+    def _fill_dock(self, key: str, widget: QWidget) -> None:
+        """Put a panel made later in its dock, in place of the placeholder."""
+        dock = self.docks[key]
+        placeholder = dock.widget()
+        dock.setWidget(widget)
+        if placeholder is not None:
+            placeholder.deleteLater()
+
+    @property
+    def sequence(self) -> SequenceView:
+        return self._sequence or self._make_sequence()
+
+    @property
+    def faults(self) -> FaultsPanel:
+        return self._faults or self._make_faults()
+
+    def _make_sequence(self) -> SequenceView:
+        """The sequence view, showing what the player holds (its messages and position)."""
+        from .sequence_view import SequenceView
+
+        view = self._sequence = SequenceView()
+        view.set_scale(self._scale)
+        view.set_messages(self.player.messages)
+        view.set_current(self.player.position)
+        view.arrow_activated.connect(self.player.go_to)
+        self._fill_dock("sequence", view)
+        return view
+
+    def _make_faults(self) -> FaultsPanel:
+        """The faults panel, offering the links of the toolbar's flow."""
+        from .faults_panel import FaultsPanel
+
+        panel = self._faults = FaultsPanel()
+        panel.set_mode(self.run_controls.mode)
+        panel.faults_changed.connect(self.run_controls.set_faults)
+        self.run_controls.mode_changed.connect(panel.set_mode)
+        self._fill_dock("faults", _scrolling(panel))
+        return panel
+
+    def _make_panels(self, visible: bool = True) -> None:
+        """Make the panels that start behind other tabs (when one of them is shown)."""
+        if visible and self._sequence is None:
+            self._make_sequence()
+        if visible and self._faults is None:
+            self._make_faults()
 
     def _action(
         self, text: str, key: str, slot: object, *more: QKeySequence.StandardKey
@@ -255,9 +311,8 @@ class MainWindow(QMainWindow):
         self.playback_controls.scrubbed.connect(player.go_to)
         self.diagram.token_arrived.connect(player.on_token_arrived)
         self.log.row_activated.connect(player.go_to)
-        self.sequence.arrow_activated.connect(player.go_to)
-        self.faults.faults_changed.connect(self.run_controls.set_faults)
-        self.run_controls.mode_changed.connect(self.faults.set_mode)
+        for key in ("sequence", "faults"):
+            self.docks[key].visibilityChanged.connect(self._make_panels)
 
     # -- engine ----------------------------------------------------------------------------
 
@@ -279,7 +334,8 @@ class MainWindow(QMainWindow):
         self.records.extend(records)
         self.log_model.append_records(records)
         # The views first: a playhead waiting for these messages moves as the player gets them.
-        self.sequence.append_messages(r for r in records if isinstance(r, Message))
+        if self._sequence is not None:
+            self._sequence.append_messages(r for r in records if isinstance(r, Message))
         self.player.append_records(records)
 
     def _on_invariants_checked(self, violations: list[Violation]) -> None:
@@ -318,7 +374,8 @@ class MainWindow(QMainWindow):
         self.log_model.clear()
         self.log_model.append_records(self.records)
         self.player.append_records(self.records)
-        self.sequence.set_messages(self.player.messages)
+        if self._sequence is not None:
+            self._sequence.set_messages(self.player.messages)
         self.diagram.set_records(self.records)
         if source is None and self._violations is not None:
             self.invariants_badge.show_result(self._violations)
@@ -390,6 +447,7 @@ class MainWindow(QMainWindow):
             overlay.clear()
 
     def show_faults(self) -> None:
+        self._make_panels()
         self.docks["faults"].show()
         self.docks["faults"].raise_()
 
@@ -411,7 +469,8 @@ class MainWindow(QMainWindow):
         self.narration.show_message(message)
         self.inspector.show_message(message, self.keylog, self.started_at)
         self.playback_controls.set_position(index, step_caption(message))
-        self.sequence.set_current(index)
+        if self._sequence is not None:
+            self._sequence.set_current(index)
         if message is None:
             self.diagram.clear()
             self.diagram.set_records(self.records)
@@ -456,7 +515,8 @@ class MainWindow(QMainWindow):
         self._apply_font()
         self.narration.set_scale(self._scale)
         self.inspector.set_scale(self._scale)
-        self.sequence.set_scale(self._scale)
+        if self._sequence is not None:
+            self._sequence.set_scale(self._scale)
 
     def zoom_in(self) -> None:
         self.diagram.zoom_in()
@@ -514,10 +574,15 @@ class MainWindow(QMainWindow):
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
         if not self._painted:
-            # On screen: the engine (its thread, services and session) starts now, so none
-            # of it delays the first paint. A checkout asked for earlier starts it itself.
             self._painted = True
-            QTimer.singleShot(0, self.bridge.start)
+            QTimer.singleShot(0, self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        """On screen: the panels behind other tabs are made and the engine (its thread,
+        services and session) starts now, so none of it delays the first paint. Each is
+        also made when first needed (a checkout asked for earlier starts the engine)."""
+        self._make_panels()
+        self.bridge.start()
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtWidgets import QToolButton
 
 from payviz.diagrams.topology import link_key
 from payviz.engine.steps import step_info
 from payviz.ui.app import main
-from payviz.ui.main_window import MainWindow
+from payviz.ui.main_window import SEQUENCE_MINIMUM, MainWindow
+from payviz.ui.sequence_view import SequenceView
 
 
 @pytest.fixture
@@ -40,13 +41,38 @@ def run(qtbot, window: MainWindow, **choices: str) -> None:
     window.player.pause()
 
 
-def test_the_engine_starts_once_the_window_is_painted(qtbot) -> None:
+def test_the_engine_and_the_panels_behind_tabs_come_once_the_window_is_painted(qtbot) -> None:
     made = MainWindow()
     qtbot.addWidget(made)
     assert not made.bridge.started  # building the window loads none of the engine
+    behind = {key: made.docks[key].widget() for key in ("sequence", "faults")}
     made.show()
     qtbot.waitUntil(lambda: made.bridge.started)
+    assert isinstance(made.docks["sequence"].widget(), SequenceView)
+    assert made.docks["faults"].widget() is not behind["faults"]
+    assert made.docks["faults"].widget().isAncestorOf(made.faults)
     made.close()
+
+
+def test_a_sequence_view_made_late_shows_what_the_player_holds(qtbot) -> None:
+    made = MainWindow()  # never shown: nothing makes the sequence view until asked
+    qtbot.addWidget(made)
+    made.diagram.set_animations_enabled(False)
+    with qtbot.waitSignal(made.bridge.checkout_finished, timeout=20_000):
+        made.run_action.trigger()
+    made.player.pause()
+    made.go_to_step(2)
+    view = made.sequence
+    assert view.messages == made.player.messages
+    assert view.current == made.player.position >= 0
+    assert made.docks["sequence"].widget() is view
+    made.close()
+
+
+def test_the_sequence_dock_keeps_the_views_minimum_size_until_it_is_made(qtbot) -> None:
+    view = SequenceView()
+    qtbot.addWidget(view)
+    assert view.minimumSizeHint() == QSize(*SEQUENCE_MINIMUM)
 
 
 def test_run_checkout_fills_the_log_with_the_trace(qtbot, window: MainWindow) -> None:
