@@ -23,7 +23,7 @@ from .clock import Clock
 from .context import CURRENT_RUN, RUN_HEADER
 from .jwe import looks_like_jwe
 from .steps import Step, classify
-from .trace import Message, StateChange, Trace
+from .trace import Trace, make_message, make_state
 
 HIDDEN_HEADERS = {RUN_HEADER}
 
@@ -114,7 +114,7 @@ class Recorder:
         trace = self.trace
         with self._lock:
             ts = self.clock.now() - self.started
-            trace.append(StateChange(trace.next_seq(), ts, checkout, party, key, value, note))
+            trace.append(*make_state(trace.next_seq(), ts, checkout, party, key, value, note))
 
     def _message(
         self,
@@ -149,7 +149,7 @@ class Recorder:
         with self._lock:
             ts = round(self.clock.now() - self.started, 6)
             trace.append(
-                Message(
+                *make_message(
                     trace.next_seq(),
                     ts,
                     run.checkout,

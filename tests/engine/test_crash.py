@@ -70,8 +70,8 @@ def tapped_init(self, path=":memory:"):
 merchant_db.OrderBook.__init__ = tapped_init
 append = Trace.append
 
-def tapped_append(self, record):
-    append(self, record)
+def tapped_append(self, record, *line):
+    append(self, record, *line)
     step("record")
 
 Trace.append = tapped_append

@@ -1,0 +1,84 @@
+"""The trace file: what is written for each record, and what reads back from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from payviz.engine.scenario import Scenario
+from payviz.engine.session import Session
+from payviz.engine.trace import (
+    Message,
+    StateChange,
+    Trace,
+    encode_line,
+    make_message,
+    make_state,
+    read_trace,
+)
+from tests.helpers.engine import LiveSession
+
+SCENARIOS = [
+    Scenario(mode="direct", decision="approve"),
+    Scenario(mode="direct", decision="insufficient-funds"),
+    Scenario(mode="direct", decision="timeout"),
+    Scenario(mode="redirect", decision="approve"),
+    Scenario(mode="redirect", decision="decline", retry_card="4242424242424242"),
+]
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Session, Path]:
+    path = tmp_path_factory.mktemp("trace") / "run.jsonl"
+    live = LiveSession(trace_path=path)
+    try:
+        for scenario in SCENARIOS:
+            live.run(live.session.run_checkout(scenario))
+    finally:
+        live.close()
+    return live.session, path
+
+
+def test_each_record_is_written_as_its_own_line(written: tuple[Session, Path]) -> None:
+    session, path = written
+    lines = path.read_bytes().splitlines(keepends=True)
+    records = session.trace.records
+    assert len(lines) == 1 + len(records)
+    kinds = {r.kind for r in records if isinstance(r, Message)}
+    assert {"iso8583", "decline", "error", "email", "redirect"} <= kinds
+    assert [encode_line(r) for r in records] == lines[1:]
+
+
+def test_a_trace_file_reads_back_as_the_records_written(written: tuple[Session, Path]) -> None:
+    session, path = written
+    assert read_trace(path) == session.trace.records
+
+
+def test_records_made_with_their_line_are_the_records_and_lines_of_their_fields() -> None:
+    message_fields: tuple[Any, ...] = (
+        *(3, 0.25, 2, "direct", "processor", "bank", 3, "Processor asks the bank", "request"),
+        *("iso8583", 7, "0100 authorization request", "iso8583", False, "POST", "https://b"),
+        *(None, {"content-type": "application/iso8583"}, "", "0100", {"2": "424242******4242"}),
+        *("0100...", None),
+    )
+    message, line = make_message(*message_fields)
+    assert message == Message(*message_fields)
+    assert line == encode_line(message)
+    # A value orjson refuses (an integer past 64 bits) is written the way encode_line does.
+    state_fields: tuple[Any, ...] = (4, 0.5, 2, "bank", "account", {"balance_minor": 2**70}, "")
+    state, line = make_state(*state_fields)
+    assert state == StateChange(*state_fields)
+    assert line == encode_line(state)
+    assert b"1180591620717411303424" in line
+
+
+def test_appending_writes_each_line_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    trace = Trace(path)
+    state, line = make_state(1, 0.0, 1, "merchant", "order", {"status": "pending"}, "")
+    trace.append(state, line)
+    # Nothing is held back in a buffer: a reader sees the record before the trace closes.
+    assert path.read_bytes().splitlines(keepends=True)[1:] == [line]
+    trace.close()
