@@ -121,6 +121,9 @@ class InspectorPanel(QWidget):
         heading: "#12 gateway -> processor"; subheading: the message's summary.
         tabs: the QTabWidget; its pages are named after `TABS`.
         message: the message shown, or None.
+        summary, headers, body, encryption, signature, iso, raw: the pages. Until a
+            message is shown only the summary is in view: the others are made then, each
+            in the place its tab keeps for it.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -140,7 +143,35 @@ class InspectorPanel(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.setUsesScrollButtons(True)
         self.tabs.tabBar().setExpanding(False)
+        self._mono_scale = 1.0
         self.summary = self._browser()
+        self._pages: dict[str, QWidget] = {TABS[0]: self.summary}
+        self._places: dict[str, QVBoxLayout] = {}
+        for name in TABS:
+            if name in self._pages:
+                self.tabs.addTab(self._pages[name], name)
+                continue
+            place = QWidget()
+            self._places[name] = QVBoxLayout(place)
+            self._places[name].setContentsMargins(0, 0, 0, 0)
+            self.tabs.addTab(place, name)
+        # Wide enough for every tab's name: a disabled tab hidden behind a scroll arrow
+        # would hide the fact that it does not apply.
+        self.setMinimumWidth(self.tabs.tabBar().sizeHint().width() + 24)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.subheading)
+        layout.addWidget(self.tabs, 1)
+        self.show_message(None, {})
+
+    def sizeHint(self) -> QSize:
+        return QSize(620, 700)
+
+    def _make_pages(self) -> None:
+        """The pages behind the summary, each put in its tab's place (once)."""
+        if len(self._pages) == len(TABS):
+            return
         self.headers = self._table(("header", "value"), stretch=1)
         self.body = self._plain()
         self.encryption = self._browser()
@@ -157,20 +188,8 @@ class InspectorPanel(QWidget):
             self.raw,
         )
         self._pages = dict(zip(TABS, pages, strict=True))
-        for name, page in self._pages.items():
-            self.tabs.addTab(page, name)
-        # Wide enough for every tab's name: a disabled tab hidden behind a scroll arrow
-        # would hide the fact that it does not apply.
-        self.setMinimumWidth(self.tabs.tabBar().sizeHint().width() + 24)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.subheading)
-        layout.addWidget(self.tabs, 1)
-        self.show_message(None, {})
-
-    def sizeHint(self) -> QSize:
-        return QSize(620, 700)
+        for name, place in self._places.items():
+            place.addWidget(self._pages[name])
 
     @staticmethod
     def _browser() -> QTextBrowser:
@@ -183,7 +202,7 @@ class InspectorPanel(QWidget):
         edit = QPlainTextEdit()
         edit.setReadOnly(True)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setPointSizeF(BASE_MONO_POINTS)
+        mono.setPointSizeF(BASE_MONO_POINTS * self._mono_scale)
         edit.setFont(mono)
         edit.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         return edit
@@ -218,6 +237,7 @@ class InspectorPanel(QWidget):
             return
         from payviz.diagrams import inspect
 
+        self._make_pages()
         self.heading.setText(f"#{message.seq}  {message.src} \u2192 {message.dst}")
         self.subheading.setText(message.summary)
         self.summary.setHtml(_table(inspect.summary_rows(message)))
@@ -257,6 +277,9 @@ class InspectorPanel(QWidget):
 
     def set_scale(self, factor: float) -> None:
         """Scale the monospaced views with the rest of the window (View > Zoom)."""
+        self._mono_scale = factor
+        if len(self._pages) < len(TABS):  # made at this scale when needed
+            return
         for edit in (self.body, self.raw):
             font = QFont(edit.font())
             font.setPointSizeF(BASE_MONO_POINTS * factor)
@@ -279,7 +302,9 @@ class InspectorPanel(QWidget):
 
     def text_of(self, name: str) -> str:
         """The plain text a tab shows (tables as tab-separated rows)."""
-        page = self._pages[name]
+        if name not in TABS:
+            raise KeyError(name)
+        page = self._pages.get(name)  # a page not made yet is empty
         if isinstance(page, QTableWidget):
             lines = []
             for row in range(page.rowCount()):

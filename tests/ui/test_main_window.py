@@ -292,3 +292,22 @@ def test_run_load_test_shows_traffic_per_link_on_the_diagram(qtbot, window: Main
     run(qtbot, window)
     assert overlay.width_of(("merchant", "gateway")) == 0, "a single checkout hides the heat"
     dialog.close()
+
+
+def test_the_inspector_makes_its_pages_with_the_first_message_at_the_zoom_chosen(qtbot) -> None:
+    from payviz.ui.inspector import BASE_MONO_POINTS
+
+    made = MainWindow()
+    qtbot.addWidget(made)
+    made.diagram.set_animations_enabled(False)
+    made.zoom_in()  # before any message: only the summary page exists
+    with qtbot.waitSignal(made.bridge.checkout_finished, timeout=20_000):
+        made.run_action.trigger()
+    made.player.pause()
+    made.go_to_step(2)
+    inspector = made.inspector
+    assert inspector.is_tab_enabled("Encryption")
+    assert "Who can read it?" in inspector.text_of("Encryption")
+    assert inspector.body.font().pointSizeF() == pytest.approx(BASE_MONO_POINTS * 1.1)
+    assert inspector.raw.isVisibleTo(inspector.tabs.widget(6))
+    made.close()
