@@ -25,7 +25,7 @@ from .jwe import looks_like_jwe
 from .steps import Step, classify
 from .trace import Trace, make_message, make_state
 
-HIDDEN_HEADERS = {RUN_HEADER}
+HIDDEN_HEADERS = frozenset({RUN_HEADER})
 
 
 class Exchange:
@@ -45,10 +45,18 @@ def _text(body: bytes) -> str:
 
 
 def _status_text(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
+    text = _STATUS_TEXTS.get(status)
+    if text is None:
+        try:
+            text = f"{status} {HTTPStatus(status).phrase}"
+        except ValueError:
+            text = str(status)
+        if 100 <= status < 600:
+            _STATUS_TEXTS[status] = text
+    return text
+
+
+_STATUS_TEXTS: dict[int, str] = {}
 
 
 def _json_object(body: str) -> dict[str, Any] | None:
@@ -188,12 +196,12 @@ class Recorder:
         body: bytes,
     ) -> Exchange:
         path = urlsplit(url).path or "/"
-        headers = _visible(headers)
+        headers, signed = _visible(headers)
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             return self._iso(requester, responder, body, headers, url, method)
         exchange = Exchange(next(self._exchange_ids), requester, responder, f"{method} {path}")
         text = _redacted(_text(body))
-        notification = "webhook-signature" in {k.lower() for k in headers}
+        notification = signed
         paying = '"payment"' in text
         # Only a notification's hint and a payment's JWE are read from the body.
         data = _json_object(text) if notification or paying else None
@@ -306,7 +314,7 @@ class Recorder:
         body: bytes,
         error: str | None = None,
     ) -> None:
-        headers = _visible(headers)
+        headers, _ = _visible(headers)
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             try:
                 fields = iso_messages.decode(body)
@@ -373,14 +381,34 @@ class Recorder:
         )
 
 
-def _visible(headers: dict[str, str]) -> dict[str, str]:
+def _visible(headers: dict[str, str]) -> tuple[dict[str, str], bool]:
     """Headers as the trace keeps them: no simulator plumbing, card numbers masked (a
-    Location or a Referer can carry one in its query string)."""
-    return {
-        k: v if v in _CLEAN else _redacted(v)
-        for k, v in headers.items()
-        if k.lower() not in HIDDEN_HEADERS
-    }
+    Location or a Referer can carry one in its query string); and whether they carry a
+    notification's signature."""
+    hidden, signed = _names(headers)
+    visible = {k: v if v in _CLEAN else _redacted(v) for k, v in headers.items()}
+    for name in hidden:
+        del visible[name]
+    return visible, signed
+
+
+# A client sends the same header names in the same order from one message to the next:
+# which of them are hidden, and whether one is a webhook signature, in any case, is worked
+# out once per list of names.
+_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}
+_NAMES_MAX_ENTRIES = 1024
+
+
+def _names(headers: dict[str, str]) -> tuple[tuple[str, ...], bool]:
+    names = tuple(headers)
+    known = _NAMES.get(names)
+    if known is None:
+        hidden = tuple(name for name in names if name.lower() in HIDDEN_HEADERS)
+        known = (hidden, any(name.lower() == "webhook-signature" for name in names))
+        if len(_NAMES) >= _NAMES_MAX_ENTRIES:
+            _NAMES.clear()
+        _NAMES[names] = known
+    return known
 
 
 # Most of what is masked recurs from one message to the next: header values (hosts,

@@ -140,7 +140,7 @@ def check_test_card(raw: str) -> TestCard:
 
 def mask_pan(number: str) -> str:
     """BIN (first six) and last four, the rest hidden: 424242******4242."""
-    digits = normalize_pan(number)
+    digits = number if number.isdigit() else normalize_pan(number)
     if len(digits) < 12:
         return "*" * len(digits)
     return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]

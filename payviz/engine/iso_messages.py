@@ -11,7 +11,7 @@ from typing import Any
 import iso8583
 from iso8583.specs import default_ascii
 
-from .cards import mask_pan
+from .cards import RESPONSE_CODES, mask_pan
 
 SPEC: dict[str, dict[str, Any]] = default_ascii
 CONTENT_TYPE = "application/iso8583"
@@ -128,8 +128,6 @@ def summary(fields: dict[str, str], amount_text: str | None = None) -> str:
     mti = fields.get("t", "????")
     parts = [mti, MTI_NAMES.get(mti, "message")]
     if "39" in fields:
-        from .cards import RESPONSE_CODES
-
         parts.append(f"39={fields['39']} {RESPONSE_CODES.get(fields['39'], '')}".rstrip())
     elif amount_text:
         parts.append(amount_text)
