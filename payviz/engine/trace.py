@@ -132,41 +132,48 @@ def encode_line(item: Record | dict[str, Any]) -> bytes:
 def _record_maker(cls: type[Any]) -> Callable[..., tuple[Any, bytes]]:
     """A constructor for `cls` that returns the record and its line of the trace file.
 
-    It takes every field but `type` positionally, in order, with no defaults, and stores
-    them through the slots, as the dataclass's own `__init__` does but without going
-    through `object.__setattr__` by name for each field (half of what building a Message
-    cost). The line is the same dictionary, in the same order, that orjson writes for
-    the dataclass (`encode_line`), built from the values at hand: orjson writes a dict
-    three times faster than it reads a dataclass with slots. It is generated, as
-    dataclasses generates `__init__`, so that it follows the fields.
+    It takes every field but `type` positionally, in order, with no defaults. A frozen
+    dataclass's `__init__` stores each field through `object.__setattr__` by name, which
+    took more than the rest of building a Message; here a plain class with the very same
+    slots stores them as any `__init__` does, and the object is then made the record by
+    assigning its class (Python allows it between classes of the same layout), frozen
+    from then on like any other. The line is the dictionary, in the same order, that
+    orjson writes for the dataclass (`encode_line`), made from the values at hand: orjson
+    writes a dict three times faster than it reads a dataclass with slots. A value orjson
+    refuses (a key that is not a string, an integer past 64 bits) is left to
+    `encode_line`. It is generated, as dataclasses generates `__init__`, so that it follows
+    the fields.
     """
     names = [f.name for f in fields(cls)]
     given = [name for name in names if name != "type"]
-    # Its own names start with "__", which no field's name does.
+    kind = cls.__dataclass_fields__["type"].default
+    parameters = ", ".join(given)
     source = "\n".join(
         [
-            f"def make({', '.join(given)}):",
-            "    __record = __new(__cls)",
-            *(f"    __set_{name}(__record, {name})" for name in given),
-            "    __set_type(__record, __type)",
+            "class Layout:",
+            f"    __slots__ = {tuple(cls.__slots__)!r}",
+            f"    def __init__(self, {parameters}):",
+            *(f"        self.{name} = {name}" for name in given),
+            f"        self.type = {kind!r}",
+            # The maker's own names start with "__", which no field's name does.
+            f"def make({parameters}):",
+            f"    __record = Layout({parameters})",
+            "    __record.__class__ = __cls",
             "    try:",
             "        __line = __dumps({"
             + ", ".join(f"{name!r}: {name}" for name in given)
-            + ", 'type': __type}, option=__options)",
+            + f", 'type': {kind!r}}}, option=__options)",
             "    except __JSONEncodeError:",
             "        __line = __encode_line(__record)",
             "    return __record, __line",
         ]
     )
     scope: dict[str, Any] = {
-        "__new": object.__new__,
         "__cls": cls,
-        "__type": cls.__dataclass_fields__["type"].default,
         "__dumps": orjson.dumps,
-        "__options": _ORJSON_OPTIONS,
+        "__options": orjson.OPT_APPEND_NEWLINE,
         "__JSONEncodeError": orjson.JSONEncodeError,
         "__encode_line": encode_line,
-        **{f"__set_{name}": getattr(cls, name).__set__ for name in names},
     }
     exec(source, scope)  # the source is made above, of the dataclass's field names
     make: Callable[..., tuple[Any, bytes]] = scope["make"]
@@ -177,10 +184,9 @@ make_message: Callable[..., tuple[Message, bytes]] = _record_maker(Message)
 make_state: Callable[..., tuple[StateChange, bytes]] = _record_maker(StateChange)
 
 
-def _write_all(sink: FileIO, data: bytes) -> None:
-    """Write all of `data` to an unbuffered file: one system call, more only if the
-    kernel takes part of it (a full disk, a signal)."""
-    written = sink.write(data)
+def _write_rest(sink: FileIO, data: bytes, written: int | None) -> None:
+    """Finish writing `data` to an unbuffered file after a write that took only part of it
+    (`written` bytes): the kernel may, on a full disk or when a signal comes."""
     while written != len(data):
         if not written:
             raise OSError(errno.EIO, f"the trace file took none of a {len(data)}-byte record")
@@ -205,8 +211,10 @@ class Trace:
         self.path = path
         if path is not None:
             self._sink = path.open("wb", buffering=0)
-            header = {"type": "header", "schema": SCHEMA_VERSION, "generator": "payviz"}
-            _write_all(self._sink, encode_line(header))
+            header = encode_line(
+                {"type": "header", "schema": SCHEMA_VERSION, "generator": "payviz"}
+            )
+            _write_rest(self._sink, header, self._sink.write(header))
 
     def next_seq(self) -> int:
         return len(self.records) + 1
@@ -219,8 +227,13 @@ class Trace:
         (`make_message`, `make_state`), else it is encoded here."""
         with self._lock:
             self.records.append(record)
-            if self._sink is not None:
-                _write_all(self._sink, encode_line(record) if line is None else line)
+            sink = self._sink
+            if sink is not None:
+                if line is None:
+                    line = encode_line(record)
+                written = sink.write(line)  # one system call: the whole line, as a rule
+                if written != len(line):
+                    _write_rest(sink, line, written)
         for listener in self._listeners:
             listener(record)
 

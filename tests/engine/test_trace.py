@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from io import FileIO
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +66,12 @@ def test_records_made_with_their_line_are_the_records_and_lines_of_their_fields(
         *("0100...", None),
     )
     message, line = make_message(*message_fields)
+    assert type(message) is Message
     assert message == Message(*message_fields)
     assert line == encode_line(message)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        message.summary = "changed"  # type: ignore[misc]
+    assert dataclasses.replace(message, seq=9) == Message(9, *message_fields[1:])
     # A value orjson refuses (an integer past 64 bits) is written the way encode_line does.
     state_fields: tuple[Any, ...] = (4, 0.5, 2, "bank", "account", {"balance_minor": 2**70}, "")
     state, line = make_state(*state_fields)
@@ -82,3 +88,22 @@ def test_appending_writes_each_line_at_once(tmp_path: Path) -> None:
     # Nothing is held back in a buffer: a reader sees the record before the trace closes.
     assert path.read_bytes().splitlines(keepends=True)[1:] == [line]
     trace.close()
+
+
+class _Trickle(FileIO):
+    """A file the kernel writes a few bytes of at a time, as it may when a signal comes."""
+
+    def write(self, data: Any) -> int:
+        return super().write(bytes(data)[:7])
+
+
+def test_a_line_the_kernel_takes_in_parts_is_written_whole(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    trace = Trace(path)
+    trace.close()  # written: the header line; the rest goes through the trickling file
+    trace._sink = _Trickle(path, "ab")
+    records = [make_state(seq, 0.0, 1, "bank", "account", {"n": seq}, "") for seq in (1, 2)]
+    for record, line in records:
+        trace.append(record, line)
+    trace.close()
+    assert read_trace(path) == [record for record, _ in records]
