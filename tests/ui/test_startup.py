@@ -28,6 +28,10 @@ HEAVY = (
     "payviz.engine.scenario",
     "payviz.diagrams.inspect",
     "payviz.diagrams.exports",
+    # The trace's types and readers come with the first records or file.
+    "payviz.engine.trace",
+    "payviz.diagrams.log_rows",
+    "orjson",
     "PySide6.QtSvg",
 )
 
