@@ -11,14 +11,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QFont, QFontDatabase, QTextOption
+from PySide6.QtGui import QFont, QTextOption
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -201,6 +200,8 @@ class InspectorPanel(QWidget):
     def _plain(self) -> QPlainTextEdit:
         edit = QPlainTextEdit()
         edit.setReadOnly(True)
+        from PySide6.QtGui import QFontDatabase
+
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setPointSizeF(BASE_MONO_POINTS * self._mono_scale)
         edit.setFont(mono)
@@ -267,6 +268,8 @@ class InspectorPanel(QWidget):
 
     @staticmethod
     def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
+        from PySide6.QtWidgets import QTableWidgetItem
+
         table.setRowCount(len(rows))
         for row, values in enumerate(rows):
             for column, value in enumerate(values):

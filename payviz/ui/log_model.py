@@ -24,7 +24,6 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QAbstractProxyModel,
     QAbstractTableModel,
-    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -478,6 +477,8 @@ class LogPanel(QWidget):
         index = self._proxy.mapFromSource(source)
         selection = self.view.selectionModel()
         if index.isValid():
+            from PySide6.QtCore import QItemSelectionModel
+
             flags = (
                 QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows
