@@ -219,11 +219,11 @@ class MainWindow(QMainWindow):
 
     @property
     def sequence(self) -> SequenceView:
-        return self._sequence or self._make_sequence()
+        return self._make_sequence() if self._sequence is None else self._sequence
 
     @property
     def faults(self) -> FaultsPanel:
-        return self._faults or self._make_faults()
+        return self._make_faults() if self._faults is None else self._faults
 
     def _make_sequence(self) -> SequenceView:
         """The sequence view, showing what the player holds (its messages and position)."""
@@ -575,7 +575,7 @@ class MainWindow(QMainWindow):
         super().paintEvent(event)
         if not self._painted:
             self._painted = True
-            QTimer.singleShot(0, self._after_first_paint)
+            QTimer.singleShot(0, self, self._after_first_paint)  # dropped if self is gone
 
     def _after_first_paint(self) -> None:
         """On screen: the panels behind other tabs are made and the engine (its thread,
