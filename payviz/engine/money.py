@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # decimal loads with the first amount read, not with the window
+    from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,8 @@ def currency(code: str) -> Currency:
 
 def to_minor(amount: str | float | Decimal, code: str) -> int:
     """'12.34' USD -> 1234. Refuses negatives, zero, too many decimals and overflow."""
+    from decimal import Decimal, InvalidOperation
+
     cur = currency(code)
     try:
         value = Decimal(str(amount))
@@ -60,6 +65,8 @@ def to_minor(amount: str | float | Decimal, code: str) -> int:
 
 
 def format_minor(amount_minor: int, code: str) -> str:
+    from decimal import Decimal
+
     cur = currency(code)
     value = Decimal(amount_minor).scaleb(-cur.exponent)
     return f"{value:,.{cur.exponent}f} {cur.code}"
