@@ -12,13 +12,15 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from payviz.engine._types import PARTIES, Party
-from payviz.engine.trace import Message
 
 from .node_state import TokenStyle, token_style
 from .topology import PARTY_INFO
+
+if TYPE_CHECKING:
+    from payviz.engine.trace import Message
 
 ArrowKind = Literal[
     "request", "response", "encrypted", "redirect", "notification", "iso8583", "email", "error"
