@@ -152,12 +152,11 @@ def _record_maker(cls: type[Any]) -> Callable[..., tuple[Any, bytes]]:
         [
             "class Layout:",
             f"    __slots__ = {tuple(cls.__slots__)!r}",
-            f"    def __init__(self, {parameters}):",
-            *(f"        self.{name} = {name}" for name in given),
-            f"        self.type = {kind!r}",
             # The maker's own names start with "__", which no field's name does.
             f"def make({parameters}):",
-            f"    __record = Layout({parameters})",
+            "    __record = __new(Layout)",
+            *(f"    __record.{name} = {name}" for name in given),
+            f"    __record.type = {kind!r}",
             "    __record.__class__ = __cls",
             "    try:",
             "        __line = __dumps({"
@@ -169,6 +168,7 @@ def _record_maker(cls: type[Any]) -> Callable[..., tuple[Any, bytes]]:
         ]
     )
     scope: dict[str, Any] = {
+        "__new": object.__new__,
         "__cls": cls,
         "__dumps": orjson.dumps,
         "__options": orjson.OPT_APPEND_NEWLINE,

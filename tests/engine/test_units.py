@@ -150,7 +150,10 @@ _CARD_FORMS = [
 ]
 _TEXT_PIECES = st.one_of(
     st.sampled_from(_CARD_FORMS),
-    st.lists(st.sampled_from([*"0123456789 +-%*_aZ.<>\n", "%20", "\u0663", "é"])).map("".join),
+    st.lists(st.sampled_from([*'0123456789 +-%*_aZcCvV.<>&?=:"\n', "%20", "\u0663", "é"])).map(
+        "".join
+    ),
+    st.sampled_from(["cvc=", "CVV=", '"cvc":', '"Cvv2" : ', "123", "4567"]),
 )
 _TEXTS = st.lists(_TEXT_PIECES, max_size=12).map("".join)
 
@@ -161,6 +164,14 @@ def test_mask_text_finds_what_the_pattern_finds_in_the_whole_text(text: str) -> 
     # mask_text runs the pattern only where digits cluster; it must mask exactly what
     # running it over the whole text masks.
     assert mask_text(text) == cards._PAN_RUN.sub(cards._mask, text)
+
+
+@settings(max_examples=400, derandomize=True, database=None, deadline=None)
+@given(text=_TEXTS)
+def test_redact_masks_and_hides_what_the_patterns_find_in_the_whole_text(text: str) -> None:
+    masked = cards._PAN_RUN.sub(cards._mask, text)
+    hidden = cards._CVC_JSON.sub(cards._hides_cvc_json, masked)
+    assert redact(text) == cards._CVC_FORM.sub(cards._hides_cvc_form, hidden)
 
 
 def test_mask_text_masks_every_test_card_a_page_lists() -> None:
