@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # decimal loads with the first amount read, not with the window
     from decimal import Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Currency:
+# Named tuples, not dataclasses: the window reads them before its first paint, and a
+# NamedTuple class takes a tenth of the time a frozen dataclass takes to make.
+class Currency(NamedTuple):
     code: str
     numeric: str
     exponent: int
