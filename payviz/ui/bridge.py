@@ -14,8 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
 SessionFactory = Callable[[], "Session"]
 
 
-@dataclass(frozen=True, slots=True)
-class CheckoutReport:
+class CheckoutReport(NamedTuple):
     """What the engine thread hands back for one checkout: its outcome, the scenario that
     ran it and the invariants broken afterwards (checked on the engine thread)."""
 

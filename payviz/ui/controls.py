@@ -7,7 +7,6 @@ QActions, so buttons, menus and keyboard shortcuts are one and the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -84,16 +83,23 @@ def media_icon(name: str, colour: QColor) -> QIcon:
     return QIcon(pixmap)
 
 
-@dataclass(slots=True, weakref_slot=True)  # its bound methods are Qt slots
 class PlaybackActions:
     """The playhead's actions, shared by the toolbar buttons, the Run menu and the keys."""
 
-    first: QAction
-    back: QAction
-    play: QAction
-    forward: QAction
-    last: QAction
-    colour: QColor
+    # Weak references: its bound methods are Qt slots.
+    __slots__ = ("__weakref__", "back", "colour", "first", "forward", "last", "play")
+
+    def __init__(
+        self,
+        first: QAction,
+        back: QAction,
+        play: QAction,
+        forward: QAction,
+        last: QAction,
+        colour: QColor,
+    ) -> None:
+        self.first, self.back, self.play = first, back, play
+        self.forward, self.last, self.colour = forward, last, colour
 
     @classmethod
     def create(cls, parent: QWidget) -> PlaybackActions:

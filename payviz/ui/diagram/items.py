@@ -7,7 +7,7 @@ decides what they show.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt, QVariantAnimation, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
@@ -174,7 +174,7 @@ class NodeItem(QGraphicsObject):
         lines = [CaptionLine(text, plain, ink) for text in head]
         lines += [CaptionLine(text, bold, tail_ink, indent) for text in tail]
         if marked and tail:
-            lines[len(head)] = replace(lines[len(head)], mark=mark)
+            lines[len(head)] = lines[len(head)]._replace(mark=mark)
         return lines
 
     def _paint_caption(self, painter: QPainter, origin: QPointF) -> None:
@@ -191,8 +191,7 @@ class NodeItem(QGraphicsObject):
             painter.drawText(baseline + QPointF(line.indent, 0), line.text)
 
 
-@dataclass(frozen=True)
-class CaptionLine:
+class CaptionLine(NamedTuple):
     """One painted line of a card's caption.
 
     Attributes:

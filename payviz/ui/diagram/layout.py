@@ -11,7 +11,7 @@ above the arc of the redirect.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QFontMetricsF
@@ -32,8 +32,7 @@ ARC_RISE = 12.0  # how far above the browser's bottom edge the redirect's arc le
 SUBTITLE_LINES = 2
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """The places of a topology's cards and of the banner.
 
     Attributes:

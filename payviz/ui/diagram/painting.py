@@ -5,10 +5,9 @@ Shared by the scene's items and the legend, so a token looks the same wherever i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtCore import QByteArray, QRectF, QSizeF, Qt
 from PySide6.QtGui import (
@@ -57,8 +56,7 @@ def font(point_size: float, bold: bool = False) -> QFont:
     return result
 
 
-@dataclass(frozen=True)
-class Theme:
+class Theme(NamedTuple):
     """The colours of the diagram, taken from a palette so both light and dark read well.
 
     Attributes:
