@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from payviz.engine._types import DECISIONS, MODES, NOTIFY_BY_MODE
 
-from .main_window import APPLICATION, BASE_POINT_SIZE, ORGANIZATION, MainWindow, app_icon
+from .main_window import APPLICATION, BASE_POINT_SIZE, ORGANIZATION, MainWindow
 
 SNAPSHOT_SIZE = (1600, 1000)
 SNAPSHOT_TIMEOUT_MS = 60_000
@@ -44,8 +44,7 @@ def create_application(argv: list[str]) -> QApplication:
     app = existing if isinstance(existing, QApplication) else QApplication(["payviz", *argv])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    app.setApplicationDisplayName("payviz")
-    app.setWindowIcon(app_icon())
+    app.setApplicationDisplayName("payviz")  # its icon: set by the window once it is shown
     font = app.font()
     font.setPointSizeF(max(BASE_POINT_SIZE, font.pointSizeF()))
     app.setFont(font)

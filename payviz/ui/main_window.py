@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QLabel,
     QLayout,
@@ -122,7 +123,6 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("payviz")
-        self.setWindowIcon(app_icon())
         self._owns_bridge = bridge is None
         self.bridge = bridge or EngineBridge(parent=self)
         self.settings = settings or QSettings(ORGANIZATION, APPLICATION)
@@ -580,7 +580,12 @@ class MainWindow(QMainWindow):
     def _after_first_paint(self) -> None:
         """On screen: the panels behind other tabs are made and the engine (its thread,
         services and session) starts now, so none of it delays the first paint. Each is
-        also made when first needed (a checkout asked for earlier starts the engine)."""
+        also made when first needed (a checkout asked for earlier starts the engine).
+
+        The icon (drawn by the window system, not in the window) comes now too: reading
+        its SVG loads Qt's SVG image plugin. It is the application's: every window and
+        dialog shows it."""
+        QApplication.setWindowIcon(app_icon())
         self._make_panels()
         self.bridge.start()
 

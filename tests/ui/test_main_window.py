@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QToolButton
 
 from payviz.diagrams.topology import link_key
 from payviz.engine.steps import step_info
@@ -51,6 +52,17 @@ def test_the_engine_and_the_panels_behind_tabs_come_once_the_window_is_painted(q
     assert isinstance(made.docks["sequence"].widget(), SequenceView)
     assert made.docks["faults"].widget() is not behind["faults"]
     assert made.docks["faults"].widget().isAncestorOf(made.faults)
+    made.close()
+
+
+def test_the_app_icon_comes_once_the_window_is_painted(qtbot) -> None:
+    QApplication.setWindowIcon(QIcon())  # as a fresh app has it
+    made = MainWindow()
+    qtbot.addWidget(made)
+    assert made.windowIcon().isNull()  # its SVG loads Qt's image plugin: not before the paint
+    made.show()
+    qtbot.waitUntil(lambda: not made.windowIcon().isNull())
+    assert made.windowIcon().cacheKey() == QApplication.windowIcon().cacheKey()
     made.close()
 
 
