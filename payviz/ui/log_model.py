@@ -13,7 +13,6 @@ the trace readers.
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from functools import cache
@@ -48,6 +47,8 @@ from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
 from payviz.engine._types import PARTIES
 
 if TYPE_CHECKING:
+    from array import array
+
     from payviz.diagrams.log_rows import LogRows
     from payviz.engine.trace import Message, Record
 
@@ -340,6 +341,8 @@ class TraceFilterProxy(QAbstractProxyModel):
             return
         self.beginInsertRows(QModelIndex(), self._count, self._count + len(added) - 1)
         if self._kept is None and kept is not None:
+            from array import array  # with the first filter that drops a row
+
             self._kept = array("I", range(self._count))  # no longer every row
         if self._kept is not None:
             self._kept.extend(added)
