@@ -288,7 +288,7 @@ class Recorder:
         status: int | None = None,
         error: str | None = None,
     ) -> None:
-        masked = iso_messages.mask_fields(fields)
+        shown, raw = iso_messages.masked_view(body, fields)
         declined = direction == "response" and fields.get("39", "00") != "00"
         self._message(
             exchange,
@@ -301,8 +301,8 @@ class Recorder:
             status=status,
             headers=headers,
             mti=fields.get("t"),
-            fields={k: v for k, v in masked.items() if k not in ("t", "p")},
-            raw=iso_messages.mask_raw(body, fields),
+            fields=shown,
+            raw=raw,
             error=error,
         )
 

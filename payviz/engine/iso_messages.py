@@ -108,27 +108,35 @@ def decode(raw: bytes) -> dict[str, str]:
     return dict(decoded)
 
 
-def mask_fields(fields: dict[str, str]) -> dict[str, str]:
-    """Field 2 (PAN) as BIN and last four; nothing else in payviz's messages is secret."""
-    if "2" in fields:
-        return {**fields, "2": mask_pan(fields["2"])}
-    return dict(fields)
-
-
-def mask_raw(raw: bytes, fields: dict[str, str]) -> str:
-    """The wire bytes as text with the PAN masked in place (same length, still decodable)."""
+def masked_view(raw: bytes, fields: dict[str, str]) -> tuple[dict[str, str], str]:
+    """What the trace shows of a message: its fields but the type and the bitmap, and the
+    wire bytes as text (same length, still decodable), field 2 (the PAN) masked in both as
+    BIN and last four; nothing else in payviz's messages is secret."""
+    shown = {key: value for key, value in fields.items() if key != "t" and key != "p"}
     text = raw.decode("ascii", errors="replace")
     pan = fields.get("2")
     if pan:
-        text = text.replace(pan, mask_pan(pan), 1)
-    return text
+        masked = mask_pan(pan)
+        shown["2"] = masked
+        text = text.replace(pan, masked, 1)
+    return shown, text
 
 
 def summary(fields: dict[str, str], amount_text: str | None = None) -> str:
     mti = fields.get("t", "????")
-    parts = [mti, MTI_NAMES.get(mti, "message")]
-    if "39" in fields:
-        parts.append(f"39={fields['39']} {RESPONSE_CODES.get(fields['39'], '')}".rstrip())
-    elif amount_text:
-        parts.append(amount_text)
-    return " ".join(parts)
+    code = fields.get("39")
+    if code is None and amount_text:
+        return f"{mti} {MTI_NAMES.get(mti, 'message')} {amount_text}"
+    known = _SUMMARIES.get((mti, code))
+    if known is None:
+        parts = [mti, MTI_NAMES.get(mti, "message")]
+        if code is not None:
+            parts.append(f"39={code} {RESPONSE_CODES.get(code, '')}".rstrip())
+        known = " ".join(parts)
+        if len(_SUMMARIES) < 1024:
+            _SUMMARIES[(mti, code)] = known
+    return known
+
+
+# A summary depends on the type and the response code only: the few there are, remembered.
+_SUMMARIES: dict[tuple[str, str | None], str] = {}
