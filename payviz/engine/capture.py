@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,21 +107,22 @@ def _step(
 
 
 class Recorder:
-    """Builds Messages and StateChanges and appends them to the trace, thread-safely."""
+    """Builds Messages and StateChanges and appends them to the trace, thread-safely: each
+    is numbered and appended under the trace's lock."""
 
     def __init__(self, trace: Trace, clock: Clock) -> None:
         self.trace = trace
         self.clock = clock
         self.started = clock.now()
         self._exchange_ids = itertools.count(1)
-        self._lock = threading.Lock()
 
     def state(self, party: Party, key: str, value: Any, note: str = "") -> None:
         checkout = CURRENT_RUN.get().checkout
         trace = self.trace
-        with self._lock:
+        with trace.lock:
             ts = self.clock.now() - self.started
-            trace.append(*make_state(trace.next_seq(), ts, checkout, party, key, value, note))
+            seq = len(trace.records) + 1
+            trace.append_held(*make_state(seq, ts, checkout, party, key, value, note))
 
     def _message(
         self,
@@ -154,11 +154,11 @@ class Recorder:
             error = _redacted(error)
         src, dst = (requester, responder) if direction == "request" else (responder, requester)
         trace = self.trace
-        with self._lock:
+        with trace.lock:
             ts = round(self.clock.now() - self.started, 6)
-            trace.append(
+            trace.append_held(
                 *make_message(
-                    trace.next_seq(),
+                    len(trace.records) + 1,
                     ts,
                     run.checkout,
                     mode,

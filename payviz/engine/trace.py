@@ -199,11 +199,13 @@ class Trace:
 
     Attributes:
         records: every record in order of `seq`.
+        lock: held while a record is appended; whoever numbers records holds it from
+            taking the next number to appending the record (`append_held`).
     """
 
     def __init__(self, path: Path | None = None) -> None:
         self.records: list[Record] = []
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._listeners: list[Listener] = []
         # Unbuffered: each line is one write(2) as it is appended, so a process killed
         # mid-run leaves every record before it in the file (no buffer to flush).
@@ -225,17 +227,27 @@ class Trace:
     def append(self, record: Record, line: bytes | None = None) -> None:
         """Add a record; `line` is its line of the file when the caller has it already
         (`make_message`, `make_state`), else it is encoded here."""
-        with self._lock:
-            self.records.append(record)
-            sink = self._sink
-            if sink is not None:
-                if line is None:
-                    line = encode_line(record)
-                written = sink.write(line)  # one system call: the whole line, as a rule
-                if written != len(line):
-                    _write_rest(sink, line, written)
+        with self.lock:
+            self._store(record, line)
         for listener in self._listeners:
             listener(record)
+
+    def append_held(self, record: Record, line: bytes) -> None:
+        """`append`, for a caller that holds `lock` (it numbered the record under it); the
+        listeners hear of the record before the lock is released, so in order."""
+        self._store(record, line)
+        for listener in self._listeners:
+            listener(record)
+
+    def _store(self, record: Record, line: bytes | None) -> None:
+        self.records.append(record)
+        sink = self._sink
+        if sink is not None:
+            if line is None:
+                line = encode_line(record)
+            written = sink.write(line)  # one system call: the whole line, as a rule
+            if written != len(line):
+                _write_rest(sink, line, written)
 
     def messages(self, checkout: int | None = None) -> list[Message]:
         return [

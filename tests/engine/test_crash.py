@@ -68,13 +68,14 @@ def tapped_init(self, path=":memory:"):
     self._db = Tapped(self._db)
 
 merchant_db.OrderBook.__init__ = tapped_init
-append = Trace.append
+def tapped(append):
+    def tapped_append(self, record, *line):
+        append(self, record, *line)
+        step("record")
+    return tapped_append
 
-def tapped_append(self, record, *line):
-    append(self, record, *line)
-    step("record")
-
-Trace.append = tapped_append
+Trace.append = tapped(Trace.append)
+Trace.append_held = tapped(Trace.append_held)
 from payviz.cli import main
 
 sys.exit(main(sys.argv[3:]))
