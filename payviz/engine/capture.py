@@ -237,7 +237,7 @@ class Recorder:
         method: str,
     ) -> Exchange:
         try:
-            fields = iso_messages.decode(body)
+            fields = iso_messages.recorded_fields(body)
         except iso_messages.IsoError as exc:
             # Still a message on the wire: record it (the receiver will refuse it) rather
             # than fail inside the transport and leave no trace of what was sent.
@@ -317,7 +317,7 @@ class Recorder:
         headers, _ = _visible(headers)
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             try:
-                fields = iso_messages.decode(body)
+                fields = iso_messages.recorded_fields(body)
             except iso_messages.IsoError as exc:
                 problem = f"cannot decode ISO 8583: {exc}"
                 if error:

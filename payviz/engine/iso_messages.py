@@ -55,12 +55,12 @@ def field_name(number: str) -> str:
     return str(spec["desc"]) if spec else f"Field {number}"
 
 
-# Every message is decoded right after it is encoded, and more than once: the trace
-# records it (masked and summarised) before the receiver reads it, and an answer is read
-# again by the sender. What a message decodes to is remembered by its exact bytes, filled
-# when it is encoded, so none of those decodes runs the decoder (a fifth of what recording
-# a checkout cost). The cache is small and short-lived: a message is looked up within
-# moments of being encoded, and the actors hold the same fields anyway.
+# The trace records every message (masked and summarised) as it is sent, before the
+# receiver has read it. What a message holds is remembered by its exact bytes when it is
+# encoded, so the recorder reads the sender's fields instead of running the decoder again
+# (a fifth of what recording a checkout cost). The receiver always decodes what it got
+# (`decode`), as a real issuer or acquirer would. The cache is small and short-lived: a
+# message is recorded within moments of being encoded.
 _DECODED: dict[bytes, dict[str, str]] = {}
 _DECODED_MAX_ENTRIES = 256
 # Fields whose decoded form is their encoded bytes as ASCII text under SPEC: the message
@@ -95,15 +95,22 @@ def encode(fields: dict[str, str]) -> bytes:
 
 
 def decode(raw: bytes) -> dict[str, str]:
-    key = raw if type(raw) is bytes else bytes(raw)
-    known = _DECODED.get(key)
-    if known is not None:
-        return dict(known)
+    """The fields of a message as its receiver reads them: always through the decoder."""
     try:
         doc, _ = iso8583.decode(bytearray(raw), SPEC)
     except iso8583.DecodeError as exc:
         raise IsoError(str(exc)) from None
-    decoded = {str(k): str(v) for k, v in doc.items()}
+    return {str(k): str(v) for k, v in doc.items()}
+
+
+def recorded_fields(raw: bytes) -> dict[str, str]:
+    """The fields of a message for the trace: what its sender encoded into exactly these
+    bytes when known, else decoded (bytes changed on the way are decoded as they are)."""
+    key = raw if type(raw) is bytes else bytes(raw)
+    known = _DECODED.get(key)
+    if known is not None:
+        return dict(known)
+    decoded = decode(key)
     _remember(key, decoded)
     return dict(decoded)
 
