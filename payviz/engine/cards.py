@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._types import Decision
 
 
-@dataclass(frozen=True, slots=True)
-class TestCard:
-    """A card from the Stripe-style test table and how the issuing bank treats it."""
+class TestCard(NamedTuple):
+    """A card from the Stripe-style test table and how the issuing bank treats it.
+
+    A named tuple: the window lists the test cards before its first paint, and a NamedTuple
+    class is made without loading dataclasses.
+    """
 
     number: str
     decision: Decision
