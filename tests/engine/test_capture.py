@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from payviz.engine._types import Mode
-from payviz.engine.capture import Recorder
+from payviz.engine.capture import Recorder, _to_microsecond
 from payviz.engine.clock import VirtualClock
 from payviz.engine.context import CURRENT_RUN, RunContext
 from payviz.engine.trace import Message, Trace
@@ -77,3 +82,20 @@ def test_the_same_exchange_takes_the_step_of_each_checkout_mode() -> None:
         (3, "response", 7, "Merchant updates the order"),
     ]
     assert all(isinstance(m, Message) for m in trace.records)
+
+
+@settings(max_examples=2000, derandomize=True, database=None, deadline=None)
+@given(
+    seconds=st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(min_value=0, max_value=1e6)
+    | st.integers(0, 10**12).map(lambda n: (n + 0.5) / 1e6)  # ties, as near as doubles get
+    | st.integers(0, 10**9).map(lambda n: n * 0.004)
+)
+def test_a_message_time_is_its_seconds_rounded_to_the_microsecond(seconds: float) -> None:
+    # the trace keeps a message's time as round(seconds, 6), whatever computes it
+    expected = round(seconds, 6)
+    got = _to_microsecond(seconds)
+    if math.isnan(expected):
+        assert math.isnan(got)
+    else:
+        assert (got, math.copysign(1, got)) == (expected, math.copysign(1, expected))
