@@ -39,10 +39,6 @@ class Exchange:
         self.operation = operation
 
 
-def _text(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace")
-
-
 def _status_text(status: int) -> str:
     text = _STATUS_TEXTS.get(status)
     if text is None:
@@ -93,16 +89,13 @@ _STEPS: dict[tuple[Mode, Party, Party, str, Direction], Step] = {}
 _STEPS_MAX_ENTRIES = 4096
 
 
-def _step(
-    mode: Mode, requester: Party, responder: Party, operation: str, direction: Direction
-) -> Step:
-    key = (mode, requester, responder, operation, direction)
-    step = _STEPS.get(key)
-    if step is None:
-        step = classify(mode, requester, responder, operation, direction)
-        if len(_STEPS) >= _STEPS_MAX_ENTRIES:
-            _STEPS.clear()
-        _STEPS[key] = step
+def _step(key: tuple[Mode, Party, Party, str, Direction]) -> Step:
+    """The step of the messages of `key` (mode, requester, responder, operation and
+    direction), worked out and remembered."""
+    step = classify(*key)
+    if len(_STEPS) >= _STEPS_MAX_ENTRIES:
+        _STEPS.clear()
+    _STEPS[key] = step
     return step
 
 
@@ -152,7 +145,6 @@ class Recorder:
         protocol: Protocol,
         summary: str,
         kind: str,
-        *,
         encrypted: bool = False,
         method: str | None = None,
         url: str | None = None,
@@ -168,7 +160,8 @@ class Recorder:
         mode = run.mode
         requester = exchange.requester
         responder = exchange.responder
-        step = _step(mode, requester, responder, exchange.operation, direction)
+        key = (mode, requester, responder, exchange.operation, direction)
+        step = _STEPS.get(key) or _step(key)
         # A summary quotes the request path and an error may quote anything: mask them too.
         summary = _redacted(summary)
         if error is not None:
@@ -220,31 +213,34 @@ class Recorder:
         headers, signed = _visible(headers)
         if headers.get("content-type", "").startswith(iso_messages.CONTENT_TYPE):
             return self._iso(requester, responder, body, headers, url, method)
-        exchange = Exchange(next(self._exchange_ids), requester, responder, f"{method} {path}")
-        text = _redacted(_text(body))
+        operation = f"{method} {path}"
+        exchange = Exchange(next(self._exchange_ids), requester, responder, operation)
+        text = _redacted(body.decode("utf-8", errors="replace"))
         notification = signed
         paying = '"payment"' in text
         # Only a notification's hint and a payment's JWE are read from the body.
         data = _json_object(text) if notification or paying else None
         encrypted = paying and data is not None and looks_like_jwe(str(data.get("payment", "")))
         kind = "notification" if notification else ("encrypted" if encrypted else "request")
-        summary = f"{method} {path}"
+        summary = operation
         hint = _json_hint(data) if notification else ""
         if hint:
             summary += f" ({hint})"
         elif encrypted:
             summary += " (JWE)"
+        # (positionally: keywords cost more to pass, and this is every HTTP request)
         self._message(
             exchange,
             "request",
-            protocol="http",
-            summary=summary,
-            kind=kind,
-            encrypted=encrypted,
-            method=method,
-            url=_redacted(url),
-            headers=headers,
-            body=text,
+            "http",
+            summary,
+            kind,
+            encrypted,
+            method,
+            _redacted(url),
+            None,
+            headers,
+            text,
         )
         return exchange
 
@@ -349,7 +345,7 @@ class Recorder:
                 exchange, "response", body, fields, headers, status=status, error=error
             )
             return
-        text = _redacted(_text(body))
+        text = _redacted(body.decode("utf-8", errors="replace"))
         summary = _status_text(status)
         location = headers.get("location")
         if location:
@@ -366,16 +362,23 @@ class Recorder:
             kind = "redirect"
         else:
             kind = "response"
+        # (positionally: keywords cost more to pass, and this is every HTTP response)
         self._message(
             exchange,
             "response",
-            protocol="http",
-            summary=summary,
-            kind=kind,
-            status=status,
-            headers=headers,
-            body=text,
-            error=error,
+            "http",
+            summary,
+            kind,
+            False,
+            None,
+            None,
+            status,
+            headers,
+            text,
+            None,
+            None,
+            None,
+            error,
         )
 
     def failure(self, exchange: Exchange, error: str) -> None:
