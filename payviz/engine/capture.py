@@ -40,14 +40,12 @@ class Exchange:
 
 
 def _status_text(status: int) -> str:
-    text = _STATUS_TEXTS.get(status)
-    if text is None:
-        try:
-            text = f"{status} {HTTPStatus(status).phrase}"
-        except ValueError:
-            text = str(status)
-        if 100 <= status < 600:
-            _STATUS_TEXTS[status] = text
+    try:
+        text = f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        text = str(status)
+    if 100 <= status < 600:
+        _STATUS_TEXTS[status] = text
     return text
 
 
@@ -163,7 +161,7 @@ class Recorder:
         key = (mode, requester, responder, exchange.operation, direction)
         step = _STEPS.get(key) or _step(key)
         # A summary quotes the request path and an error may quote anything: mask them too.
-        summary = _redacted(summary)
+        summary = summary if summary in _CLEAN else _redacted(summary)
         if error is not None:
             error = _redacted(error)
         src, dst = (requester, responder) if direction == "request" else (responder, requester)
@@ -307,20 +305,25 @@ class Recorder:
     ) -> None:
         shown, raw = iso_messages.masked_view(body, fields)
         declined = direction == "response" and fields.get("39", "00") != "00"
+        kind = "decline" if declined or error else "iso8583"
+        summary = iso_messages.summary(fields)
+        # (positionally, as for HTTP messages)
         self._message(
             exchange,
             direction,
-            protocol="iso8583",
-            summary=iso_messages.summary(fields),
-            kind="decline" if declined or error else "iso8583",
-            method=method,
-            url=url,
-            status=status,
-            headers=headers,
-            mti=fields.get("t"),
-            fields=shown,
-            raw=raw,
-            error=error,
+            "iso8583",
+            summary,
+            kind,
+            False,
+            method,
+            url,
+            status,
+            headers,
+            "",
+            fields.get("t"),
+            shown,
+            raw,
+            error,
         )
 
     def response(
@@ -346,7 +349,7 @@ class Recorder:
             )
             return
         text = _redacted(body.decode("utf-8", errors="replace"))
-        summary = _status_text(status)
+        summary = _STATUS_TEXTS.get(status) or _status_text(status)
         location = headers.get("location")
         if location:
             summary += f" -> {_redacted(location)}"
@@ -409,7 +412,8 @@ def _visible(headers: dict[str, str]) -> tuple[dict[str, str], bool]:
     """Headers as the trace keeps them: no simulator plumbing, card numbers masked (a
     Location or a Referer can carry one in its query string); and whether they carry a
     notification's signature."""
-    hidden, signed = _names(headers)
+    names = tuple(headers)
+    hidden, signed = _NAMES.get(names) or _names(names)
     visible = {k: v if v in _CLEAN else _redacted(v) for k, v in headers.items()}
     for name in hidden:
         del visible[name]
@@ -423,15 +427,12 @@ _NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}
 _NAMES_MAX_ENTRIES = 1024
 
 
-def _names(headers: dict[str, str]) -> tuple[tuple[str, ...], bool]:
-    names = tuple(headers)
-    known = _NAMES.get(names)
-    if known is None:
-        hidden = tuple(name for name in names if name.lower() in HIDDEN_HEADERS)
-        known = (hidden, any(name.lower() == "webhook-signature" for name in names))
-        if len(_NAMES) >= _NAMES_MAX_ENTRIES:
-            _NAMES.clear()
-        _NAMES[names] = known
+def _names(names: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    hidden = tuple(name for name in names if name.lower() in HIDDEN_HEADERS)
+    known = (hidden, any(name.lower() == "webhook-signature" for name in names))
+    if len(_NAMES) >= _NAMES_MAX_ENTRIES:
+        _NAMES.clear()
+    _NAMES[names] = known
     return known
 
 
