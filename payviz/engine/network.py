@@ -74,14 +74,12 @@ class CapturingTransport(httpx.AsyncBaseTransport):
         if plan is not None:
             request = tamper(plan, self._src, dst, request)
             await request.aread()
+        # The headers as the trace shows them are taken before the run header, which the
+        # trace hides, joins them: the Recorder has nothing to take out.
+        headers = _plain(request.headers)
         request.headers[RUN_HEADER] = run.header()
         exchange = net.recorder.request(
-            self._src,
-            dst,
-            request.method,
-            str(request.url),
-            _plain(request.headers),
-            request.content,
+            self._src, dst, request.method, str(request.url), headers, request.content
         )
         fault = plan.take(LINK_FAULTS, self._src, dst) if plan is not None else None
         if net.latency:
@@ -113,12 +111,7 @@ class CapturingTransport(httpx.AsyncBaseTransport):
         self._record(exchange, response)
         if fault is not None and fault.name == "duplicate":
             copy = net.recorder.request(
-                self._src,
-                dst,
-                request.method,
-                str(request.url),
-                _plain(request.headers),
-                request.content,
+                self._src, dst, request.method, str(request.url), headers, request.content
             )
             with contextlib.suppress(httpx.TransportError):
                 self._record(copy, await self._deliver(request))
