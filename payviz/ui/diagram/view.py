@@ -142,11 +142,21 @@ class DiagramView(QGraphicsView):
         The scene is laid out for the view's default share of the window, so at that size
         this is 100 % or more and text keeps its point size; a smaller view shrinks it all.
         """
-        rect, port = self.diagram_scene.sceneRect(), self.viewport().size()
+        rect, port = self.diagram_scene.sceneRect(), self._port_size()
         return min(port.width() / rect.width(), port.height() / rect.height())
 
+    def _port_size(self) -> QSize:
+        """The viewport's size without scroll bars, which a fitted diagram never shows.
+
+        Asked of the view rather than through `viewport()`: handing Python the viewport
+        widget for the first time makes PySide6 load every QWidget class to type it, a
+        cost paid before the window's first paint.
+        """
+        return self.maximumViewportSize()
+
     def _fit(self) -> None:
-        if self.viewport().width() < 10 or self.viewport().height() < 10:
+        port = self._port_size()
+        if port.width() < 10 or port.height() < 10:
             return
         # Not fitInView: it keeps a margin of its own, which would shave the scale.
         scale = self.fit_scale()
