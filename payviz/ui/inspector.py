@@ -12,21 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QFont, QTextOption
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
-    QLabel,
-    QPlainTextEdit,
-    QTableWidget,
-    QTabWidget,
-    QTextBrowser,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLabel, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QPlainTextEdit, QTableWidget
+
     # What opens JWEs and checks signatures (cryptography, joserfc) loads with the first
     # message shown, not with the window.
     from payviz.diagrams import inspect
@@ -198,9 +190,12 @@ class InspectorPanel(QWidget):
         return browser
 
     def _plain(self) -> QPlainTextEdit:
+        # The pages behind the summary are made with the first message: so are their classes.
+        from PySide6.QtGui import QFontDatabase
+        from PySide6.QtWidgets import QPlainTextEdit
+
         edit = QPlainTextEdit()
         edit.setReadOnly(True)
-        from PySide6.QtGui import QFontDatabase
 
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setPointSizeF(BASE_MONO_POINTS * self._mono_scale)
@@ -210,6 +205,8 @@ class InspectorPanel(QWidget):
 
     @staticmethod
     def _table(columns: tuple[str, ...], stretch: int) -> QTableWidget:
+        from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget
+
         table = QTableWidget(0, len(columns))
         table.setHorizontalHeaderLabels(list(columns))
         table.verticalHeader().setVisible(False)
@@ -305,6 +302,8 @@ class InspectorPanel(QWidget):
 
     def text_of(self, name: str) -> str:
         """The plain text a tab shows (tables as tab-separated rows)."""
+        from PySide6.QtWidgets import QPlainTextEdit, QTableWidget
+
         if name not in TABS:
             raise KeyError(name)
         page = self._pages.get(name)  # a page not made yet is empty
