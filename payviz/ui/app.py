@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from payviz.engine._types import DECISIONS, MODES, NOTIFY_BY_MODE
@@ -63,6 +63,8 @@ def snapshot(window: MainWindow, args: argparse.Namespace) -> int:
     window.resize(*SNAPSHOT_SIZE)
     window.docks[args.panel].raise_()
     window.show()
+    from PySide6.QtCore import QEventLoop  # snapshots only: the window's start never needs it
+
     outcome: list[str | None] = []
     loop = QEventLoop()
 
