@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,3 +102,43 @@ def test_the_first_paint_loads_no_engine_service_nor_heavy_library(
 
 def test_the_engine_starts_after_the_first_paint(at_first_paint: dict[str, Any]) -> None:
     assert at_first_paint["engine_started"] is False
+
+
+def _probe(*args: str) -> dict[str, Any]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "payviz.ui.startup_probe", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def test_the_probe_reports_the_qt_classes_the_window_made_and_the_floor_window_makes_them(
+    tmp_path: Path,
+) -> None:
+    report = _probe("--report")
+    made = {tuple(pair) for pair in report["types"]}
+    # The window's own classes and the Qt namespace it names; nothing it makes later.
+    assert {("PySide6.QtWidgets", "QMainWindow"), ("PySide6.QtCore", "Qt")} <= made
+    assert ("PySide6.QtSvg", "QSvgRenderer") not in made  # the app icon comes after the paint
+    assert report["window"] == "payviz"
+    assert report["rebuild_ms"] > 0
+    assert report["window_ms"] > 0
+    listing = tmp_path / "types.json"
+    listing.write_text(json.dumps(report["types"]), encoding="utf-8")
+    floor = _probe("--types", str(listing))
+    assert floor["window"] == "types"
+    assert floor["painted_at"] > 0
+
+
+def test_the_types_floor_refuses_a_class_pyside6_does_not_have(tmp_path: Path) -> None:
+    listing = tmp_path / "types.json"
+    listing.write_text(json.dumps([["PySide6.QtWidgets", "QNoSuchWidget"]]), encoding="utf-8")
+    with pytest.raises(subprocess.CalledProcessError):
+        _probe("--types", str(listing))
