@@ -34,6 +34,7 @@ from .log_model import LogPanel, TraceFilterProxy, TraceTableModel
 
 FILTER_TEXT = "decline"
 OPENS = 3
+FILTERS = 3  # the filter is typed again after clearing it: the best of these
 SEQ_MARK, CHECKOUT_MARK, EXCHANGE_MARK = -7_654_321, -1_234_567, -3_456_789
 ORDER_ID = re.compile(r"ord_[0-9a-f]{12}")
 
@@ -109,6 +110,17 @@ def _open(model: TraceTableModel, proxy: TraceFilterProxy, path: Path) -> tuple[
     return read, time.perf_counter() - started - read
 
 
+def _filter(panel: LogPanel, proxy: TraceFilterProxy) -> tuple[float, int]:
+    """Seconds from typing the filter to the view showing the rows kept, and how many."""
+    panel.search_box.clear()
+    _settle()
+    started = time.perf_counter()
+    panel.search_box.setText(FILTER_TEXT)  # as typed: the proxy filters on textChanged
+    kept = proxy.rowCount()
+    _settle()
+    return time.perf_counter() - started, kept
+
+
 def main(argv: list[str]) -> int:
     count, path = int(argv[0]), Path(argv[1])
     if not path.exists():
@@ -128,11 +140,8 @@ def main(argv: list[str]) -> int:
     # Like the other figures, the best of a few rounds: a busy neighbour slows one of them.
     opens += [_open(model, proxy, path) for _ in range(OPENS - 1)]
     read, fill = min(opens, key=sum)
-    started = time.perf_counter()
-    panel.search_box.setText(FILTER_TEXT)  # as typed: the proxy filters on textChanged
-    kept = proxy.rowCount()
-    _settle()
-    filtered = time.perf_counter() - started
+    filters = [_filter(panel, proxy) for _ in range(FILTERS)]
+    filtered, kept = min(filters)
     started = time.perf_counter()
     source_row = proxy.mapToSource(proxy.index(kept // 2, 0)).row()
     message = model.message(source_row)  # what the inspector shows of the row picked
@@ -147,6 +156,7 @@ def main(argv: list[str]) -> int:
                 "opens": len(opens),
                 "worst_open_s": max(sum(o) for o in opens),
                 "filter_s": filtered,
+                "worst_filter_s": max(f for f, _ in filters),
                 "filter_kept": kept,
                 "decode_row_ms": decoded * 1000,
                 "decoded_ok": isinstance(message, Message) and FILTER_TEXT in message.summary,
