@@ -203,16 +203,21 @@ def idle_states() -> dict[Party, NodeState]:
 
 
 def node_states(records: Sequence[Message | StateChange], upto_seq: int) -> dict[Party, NodeState]:
-    """Each party's caption after every StateChange with `seq <= upto_seq`.
+    """Each party's caption once the records with `seq <= upto_seq` have happened.
 
-    `records` is the trace in order of `seq` (as `Trace.records` keeps it). The latest
-    value of each watched key wins; the scan starts at the playhead and walks back only
-    until every party has its value, so scrubbing a long trace stays cheap.
+    `records` is the trace in order of `seq` (as `Trace.records` keeps it). The servers'
+    captions come from their StateChanges: the latest value of each watched key wins; the
+    scan starts at the playhead and walks back only until every party has its value, so
+    scrubbing a long trace stays cheap. The browser's is what the customer has in front of
+    them (see `customer_view`).
     """
     from payviz.engine.trace import StateChange
 
+    from .customer_view import customer_view
+
     states = idle_states()
     end = bisect_right(records, upto_seq, key=lambda record: record.seq)
+    states["browser"] = customer_view(records, end)
     missing = dict(_WANTED)
     for index in range(end - 1, -1, -1):
         if not missing:

@@ -23,11 +23,13 @@ from .items import CARD_WIDTH, card_height
 from .painting import SUBTITLE_PT, TITLE_PT, TOKEN_HEIGHT, font
 
 GAP = 80.0  # between two cards of a row: a token's length, with its link's label above it
-ROW_GAP = 42.0  # between the browser and the merchant: a token's height and some air
+ROW_GAP = 34.0  # between the browser and the merchant: a token's height and some air
 MARGIN = 6.0  # around the whole diagram
 CAPTION_LINES = 4
-# The browser has no state of its own to show: its caption stays "ready to pay".
-_SHORT_CAPTIONS: Mapping[Party, int] = {"browser": 1}
+# The browser's caption is what the customer has in front of them (a page's headline, a
+# decline's reason): three lines, so that its row and the row gap below it (a token's
+# height with little air) leave the diagram at 100 % in the window's default share.
+_CAPTION_LINES: Mapping[Party, int] = {"browser": 3}
 ARC_RISE = 12.0  # how far above the browser's bottom edge the redirect's arc leaves it
 SUBTITLE_LINES = 2
 
@@ -58,7 +60,7 @@ def lay_out(parties: Mapping[Party, PartyInfo] = PARTY_INFO) -> Layout:
     The top row is also tall enough for the banner beside its first card, with the
     redirect's arc (and a token on it) passing under the banner.
     """
-    lines = {party: _SHORT_CAPTIONS.get(party, CAPTION_LINES) for party in parties}
+    lines = {party: _CAPTION_LINES.get(party, CAPTION_LINES) for party in parties}
     grid = {party: (info.column, info.row) for party, info in parties.items()}
     rows = sorted({row for _, row in grid.values()})
     heights = {
