@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, get_args
 
+import orjson
+
 from payviz.engine._types import PARTIES, Direction, Protocol
 from payviz.engine.trace import SCHEMA_VERSION, Message, Record, record_from_json
 
@@ -98,6 +100,16 @@ def _decode(data: dict[str, Any]) -> Record | str:
 
 
 def _parse_line(raw: bytes, last: bool) -> dict[str, Any] | str:
+    try:
+        data = orjson.loads(raw)  # a few times faster than json on the lines payviz writes
+    except orjson.JSONDecodeError:
+        return _parse_line_slowly(raw, last)
+    return data if isinstance(data, dict) else "not a JSON object"
+
+
+def _parse_line_slowly(raw: bytes, last: bool) -> dict[str, Any] | str:
+    """What orjson refuses, through json: what it reads besides (NaN, integers past 64
+    bits, lone surrogates), and its words for what is wrong."""
     truncated = last and not raw.endswith(b"\n")
     try:
         data = json.loads(raw.decode("utf-8"))

@@ -7,6 +7,7 @@ from io import FileIO
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from payviz.engine.scenario import Scenario
@@ -19,6 +20,7 @@ from payviz.engine.trace import (
     make_message,
     make_state,
     read_trace,
+    record_from_json,
 )
 from tests.helpers.engine import LiveSession
 
@@ -107,3 +109,24 @@ def test_a_line_the_kernel_takes_in_parts_is_written_whole(tmp_path: Path) -> No
         trace.append(record, line)
     trace.close()
     assert read_trace(path) == [record for record, _ in records]
+
+
+def test_a_line_read_back_is_the_record_written_and_an_odd_one_is_judged_by_its_fields() -> None:
+    message, line = make_message(
+        *(3, 0.5, 1, "direct", "merchant", "gateway", 1, "User checkout", "request", "http"),
+        *(2, "POST /v1/payments", "request", False, "POST", "https://gateway/v1/payments"),
+        *(None, {"content-type": "application/json"}, "{}", None, {}, None, None),
+    )
+    back = record_from_json(orjson.loads(line))
+    assert back == message
+    assert type(back) is Message
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        back.seq = 4  # type: ignore[misc]
+    # A line with fewer keys (an older writer) gets the defaults; an unknown key is refused.
+    short = orjson.loads(line)
+    del short["error"]
+    assert record_from_json(short) == message
+    with pytest.raises(TypeError, match="gossip"):
+        record_from_json({**orjson.loads(line), "gossip": 1})
+    with pytest.raises(ValueError, match="unknown record type"):
+        record_from_json({**orjson.loads(line), "type": "memo"})
