@@ -59,6 +59,8 @@ class SequenceView(QAbstractScrollArea):
         self._layout: SequenceLayout | None = None
         self.current = -1
         self.painted = range(0)
+        self._pending = False  # the scroll range to size at the next paint (see `_follow`)
+        self._pending_scroll = False  # and the current arrow to bring into view then
         self.scale = 1.0
         self._theme = Theme.from_palette(self.palette())
 
@@ -118,7 +120,7 @@ class SequenceView(QAbstractScrollArea):
         """Forget the layout (and the diagram, unless given): the messages changed."""
         self._diagram = diagram
         self._layout = None
-        self._update_scroll_range()
+        self._follow(scroll=False)
         self.viewport().update()
 
     # -- the playhead ----------------------------------------------------------------------
@@ -126,8 +128,7 @@ class SequenceView(QAbstractScrollArea):
     def set_current(self, index: int) -> None:
         """Highlight arrow `index` and scroll it into view (-1: nothing highlighted)."""
         self.current = index if 0 <= index < len(self._messages) else -1
-        if self.current >= 0:
-            self.ensure_visible(self.current)
+        self._follow(scroll=True)
         self.viewport().update()
 
     def ensure_visible(self, index: int) -> None:
@@ -174,8 +175,7 @@ class SequenceView(QAbstractScrollArea):
     def set_scale(self, factor: float) -> None:
         self.scale = factor
         self._invalidate()
-        if self.current >= 0:
-            self.ensure_visible(self.current)
+        self._follow(scroll=True)
 
     def render_to_image(self, scale: float = 2.0, width: float | None = None) -> QImage:
         """The whole diagram (every row) at `scale`, in this view's colours."""
@@ -196,14 +196,38 @@ class SequenceView(QAbstractScrollArea):
         across.setRange(0, max(0, round(layout.width) - viewport.width()))
         across.setPageStep(viewport.width())
 
+    def _follow(self, scroll: bool) -> None:
+        """Size the scroll range to the layout (and with `scroll`, bring the current arrow
+        into view) now if the view is on screen, else when it is next painted: behind the
+        Log tab, laying out a long trace opened or recorded meanwhile would cost seconds
+        for nothing."""
+        if not self.isVisible() or self.visibleRegion().isEmpty():
+            self._pending = True
+            self._pending_scroll = self._pending_scroll or scroll
+            return
+        self._update_scroll_range()
+        if scroll and self.current >= 0:
+            self.ensure_visible(self.current)
+
+    def _catch_up(self) -> None:
+        """What `_follow` left for the view's next paint."""
+        if not self._pending:
+            return
+        self._pending = False
+        self._update_scroll_range()
+        if self._pending_scroll and self.current >= 0:
+            self.ensure_visible(self.current)
+        self._pending_scroll = False
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._update_scroll_range()
+        self._follow(scroll=False)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         self.viewport().update()
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        self._catch_up()
         painter = QPainter(self.viewport())
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)

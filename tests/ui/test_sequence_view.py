@@ -129,6 +129,23 @@ def test_a_twenty_thousand_message_trace_paints_only_what_is_visible(
     assert view.index_at(point) == 12_345
 
 
+def test_behind_the_log_tab_a_long_trace_is_laid_out_only_once_the_tab_is_opened(
+    qtbot, window: MainWindow, direct_run: RecordedRun
+):
+    sequence = window.sequence
+    window.docks["log"].raise_()
+    window.show_records(many_messages(direct_run.messages, 5_000))
+    window.player.go_to(4_000)
+    # Nobody looks at it: opening or recording a long trace costs it nothing yet.
+    assert sequence.current == 4_000
+    assert sequence._layout is None
+    window.docks["sequence"].raise_()
+    qtbot.waitUntil(
+        lambda: sequence.viewport().rect().contains(sequence.arrow_rect(4_000)), timeout=5_000
+    )
+    assert 4_000 in sequence.painted
+
+
 def test_messages_arriving_in_batches_draw_as_one_trace(view: SequenceView) -> None:
     first = record_checkout(Scenario(mode="direct"))
     second = record_checkout(Scenario(mode="redirect", decision="decline"))
