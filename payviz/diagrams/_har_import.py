@@ -137,7 +137,7 @@ def _foreign(parsed: Parsed, route: _Route, mode: Mode) -> list[Message]:
     operation = f"{parsed.method} {parsed.path}"
     kind, encrypted = _request_kind(parsed)
     asked = classify(mode, src, dst, operation, "request")
-    answered = classify(mode, src, dst, operation, "response")
+    answered = classify(mode, src, dst, operation, "response", parsed.status or None)
     summary, outcome = _response_summary(parsed)
     request = Message(
         seq=0,

@@ -80,16 +80,17 @@ def _json_hint(data: dict[str, Any] | None) -> str:
     return ""
 
 
-# A message's step depends on its mode, parties, operation and direction only, and most
-# operations recur from one checkout to the next: remembered, classifying one costs a
-# lookup instead of a walk through the rules.
-_STEPS: dict[tuple[Mode, Party, Party, str, Direction], Step] = {}
+# A message's step depends on its mode, parties, operation, direction and status only,
+# and most recur from one checkout to the next: remembered, classifying one costs a lookup
+# instead of a walk through the rules.
+_StepKey = tuple[Mode, Party, Party, str, Direction, int | None]
+_STEPS: dict[_StepKey, Step] = {}
 _STEPS_MAX_ENTRIES = 4096
 
 
-def _step(key: tuple[Mode, Party, Party, str, Direction]) -> Step:
-    """The step of the messages of `key` (mode, requester, responder, operation and
-    direction), worked out and remembered."""
+def _step(key: _StepKey) -> Step:
+    """The step of the messages of `key` (mode, requester, responder, operation, direction
+    and a response's status), worked out and remembered."""
     step = classify(*key)
     if len(_STEPS) >= _STEPS_MAX_ENTRIES:
         _STEPS.clear()
@@ -158,7 +159,7 @@ class Recorder:
         mode = run.mode
         requester = exchange.requester
         responder = exchange.responder
-        key = (mode, requester, responder, exchange.operation, direction)
+        key = (mode, requester, responder, exchange.operation, direction, status)
         step = _STEPS.get(key) or _step(key)
         # A summary quotes the request path and an error may quote anything: mask them too.
         summary = summary if summary in _CLEAN else _redacted(summary)

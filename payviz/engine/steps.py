@@ -137,6 +137,7 @@ class _Rule:
     pattern: str  # "METHOD /path-regex" for HTTP, "iso:MTI-regex" for ISO 8583
     direction: Direction | None
     step: int
+    status: int | None = None  # a response's status, when the rule is for that one only
 
 
 def _r(mode: Mode, src: Party, dst: Party, pattern: str, step: int) -> _Rule:
@@ -156,6 +157,9 @@ _RULES: tuple[_Rule, ...] = (
     _r("direct", "browser", "merchant", r"POST /checkout", 1),
     _r("direct", "merchant", "browser", r"EMAIL", 7),
     _r("direct", "browser", "merchant", r"\w+ /(orders|outbox)", 7),
+    # Asynchronous notification: the gateway takes the payment (202) before forwarding it;
+    # its outcome comes later, in a webhook.
+    _Rule("direct", "merchant", "gateway", r"POST /v1/payments", "response", 2, 202),
     _resp("direct", "merchant", "gateway", r"POST /v1/payments", 6),
     _r("direct", "merchant", "gateway", r"POST /v1/payments", 1),
     _r("direct", "merchant", "gateway", r"GET /v1/payments", 7),
@@ -190,17 +194,21 @@ def classify(
     responder: Party,
     operation: str,
     direction: Direction,
+    status: int | None = None,
 ) -> Step:
     """The step of one message.
 
     `requester`/`responder` are the parties of the exchange (for a response, the request's
-    src and dst); `operation` is "METHOD /path", "iso:MTI" of the request, or "EMAIL".
-    Messages the table does not name belong to the flow's first step.
+    src and dst); `operation` is "METHOD /path", "iso:MTI" of the request, or "EMAIL";
+    `status` is a response's HTTP status (a few rules are for one status only). Messages
+    the table does not name belong to the flow's first step.
     """
     for rule, regex in _COMPILED:
         if rule.mode != mode or rule.src != requester or rule.dst != responder:
             continue
         if rule.direction is not None and rule.direction != direction:
+            continue
+        if rule.status is not None and rule.status != status:
             continue
         if regex.match(operation):
             return step_info(mode, rule.step)

@@ -84,6 +84,24 @@ def test_the_same_exchange_takes_the_step_of_each_checkout_mode() -> None:
     assert all(isinstance(m, Message) for m in trace.records)
 
 
+def test_the_gateway_taking_a_payment_for_later_is_part_of_forwarding_it() -> None:
+    # With asynchronous notification the gateway answers 202 at once and forwards the
+    # payment: that answer belongs to step 2, not to step 6 where a final answer relays
+    # the outcome.
+    recorder, trace = _recorder()
+    token = CURRENT_RUN.set(RunContext(1, "direct"))
+    try:
+        for status in (202, 201):
+            exchange = recorder.request(
+                "merchant", "gateway", "POST", "https://gateway.payviz.test/v1/payments", {}, b""
+            )
+            recorder.response(exchange, status, {"content-type": "application/json"}, b"{}")
+    finally:
+        CURRENT_RUN.reset(token)
+    answers = [(m.status, m.step) for m in trace.messages() if m.direction == "response"]
+    assert answers == [(202, 2), (201, 6)]
+
+
 @settings(max_examples=2000, derandomize=True, database=None, deadline=None)
 @given(
     seconds=st.floats(allow_nan=True, allow_infinity=True)
