@@ -182,6 +182,14 @@ class LogRows:
     def messages(self) -> Iterator[Message | None]:
         return (self.message(row) for row in range(len(self._where)))
 
+    def line_start(self, row: int) -> int | None:
+        """Where the line of a file's row starts in the file (None for a row held in
+        memory, or out of range)."""
+        if not 0 <= row < len(self._where):
+            return None
+        where = self._where[row]
+        return where if where >= 0 and self._file is not None else None
+
     def row_of_seq(self, seq: int) -> int:
         """The row of the message numbered `seq`, or -1 (a file's seqs are taken to be in
         order, as payviz writes them; bisecting reads about twenty lines)."""

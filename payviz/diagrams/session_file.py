@@ -40,7 +40,7 @@ from payviz import __version__
 from payviz.engine.scenario import Scenario
 from payviz.engine.trace import SCHEMA_VERSION, Message, Record
 
-from .trace_io import load_trace
+from .trace_io import LoadResult, load_trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +146,11 @@ def _scenario(entry: dict[str, Any]) -> tuple[int, Scenario] | str:
 
 def open_session(path: Path) -> SavedSession:
     """Read a session file or a bare trace (TraceFormatError if it is neither)."""
-    loaded = load_trace(path)
+    return session_of(load_trace(path))
+
+
+def session_of(loaded: LoadResult) -> SavedSession:
+    """The session a trace's lines make: its records, and what its header says."""
     skipped = list(loaded.skipped)
     scenarios: dict[int, Scenario] = {}
     for entry in loaded.scenarios:
@@ -172,4 +176,11 @@ def open_session(path: Path) -> SavedSession:
     )
 
 
-__all__ = ["SavedSession", "open_session", "save_session", "session_header", "session_lines"]
+__all__ = [
+    "SavedSession",
+    "open_session",
+    "save_session",
+    "session_header",
+    "session_lines",
+    "session_of",
+]

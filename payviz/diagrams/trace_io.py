@@ -126,6 +126,25 @@ def _parse_line_slowly(raw: bytes, last: bool) -> dict[str, Any] | str:
     return data
 
 
+def decode_lines(lines: Iterable[bytes]) -> list[Record]:
+    """The records among some lines of a trace (each with its line ending), as
+    `parse_lines` keeps them; a header or any line it would skip is passed over."""
+    records: list[Record] = []
+    for raw in lines:
+        if not raw.strip():
+            continue
+        data = _parse_line(raw, last=False)
+        if isinstance(data, str) or data.get("type") == "header":
+            continue
+        kind = data.get("type")
+        if isinstance(kind, str) and kind in _IGNORED_TYPES:
+            continue
+        decoded = _decode(data)
+        if not isinstance(decoded, str):
+            records.append(decoded)
+    return records
+
+
 def parse_lines(lines: Iterable[bytes], source: str = "trace") -> LoadResult:
     """Read trace lines (as bytes, each with its line ending); see `load_trace`."""
     records: list[Record] = []
@@ -214,6 +233,7 @@ __all__ = [
     "LoadResult",
     "TraceFormatError",
     "check_message",
+    "decode_lines",
     "describe_skipped",
     "load_trace",
     "parse_lines",

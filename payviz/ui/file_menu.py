@@ -130,6 +130,7 @@ class FileMenu(QObject):
         A HAR whose hosts need parties opens the host-map dialog first and is shown when the
         dialog is accepted (True is returned at once).
         """
+        from payviz.diagrams import lazy_trace
         from payviz.diagrams.exports import looks_like_har
         from payviz.diagrams.session_file import open_session
         from payviz.diagrams.trace_io import TraceFormatError, describe_skipped
@@ -137,9 +138,12 @@ class FileMenu(QObject):
         if looks_like_har(path):
             return self._open_har(path)
         try:
+            if path.stat().st_size >= lazy_trace.LAZY_FROM_BYTES:
+                return self._open_lazily(path)
             session = open_session(path)
-        except TraceFormatError as exc:
-            self._warn("Cannot open file", f"{path.name} was not opened: {exc}.")
+        except (TraceFormatError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            self._warn("Cannot open file", f"{path.name} was not opened: {reason}.")
             return False
         self.window.show_records(
             session.records,
@@ -154,6 +158,19 @@ class FileMenu(QObject):
             len(session.messages),
             describe_skipped(session.skipped) if session.skipped else "",
         )
+        return True
+
+    def _open_lazily(self, path: Path) -> bool:
+        """A long file: the log reads it as it reads any (one pass, no message decoded)
+        and the other views read what they show (see `payviz.diagrams.lazy_trace`)."""
+        from payviz.diagrams.lazy_trace import open_lazily
+        from payviz.diagrams.trace_io import describe_skipped
+
+        opened = open_lazily(path)
+        self.window.show_opened(opened)
+        self.path = path
+        skipped = describe_skipped(opened.skipped) if opened.skipped else ""
+        self._opened(path, len(opened.messages), skipped)
         return True
 
     def _open_har(self, path: Path) -> bool:
@@ -265,7 +282,7 @@ class FileMenu(QObject):
         try:
             save_session(
                 path,
-                window.records,
+                window.shown_records,
                 window.scenarios,
                 keylog=window.keylog,
                 started=window.started_at,
@@ -276,7 +293,7 @@ class FileMenu(QObject):
         self.path = path
         self.recent.add(path)
         window.setWindowTitle(f"payviz \u2014 {path.name}")
-        window.statusBar().showMessage(f"Saved {len(window.records)} records to {path}.")
+        window.statusBar().showMessage(f"Saved the session to {path}.")
         return True
 
     def _on_export_triggered(self, kind: str) -> None:
@@ -297,7 +314,7 @@ class FileMenu(QObject):
         from .render import save_png, write_scene_svg, write_sequence_svg
 
         window = self.window
-        records: list[Record] = list(window.records)
+        records: list[Record] = list(window.shown_records)
         try:
             text_format = next((fmt for fmt in TEXT_FORMATS if fmt == kind), None)
             if text_format is not None:

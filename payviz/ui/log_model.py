@@ -150,6 +150,15 @@ class TraceTableModel(QAbstractTableModel):
         self.endResetModel()
         return rows.skipped
 
+    def show_rows(self, rows: LogRows) -> None:
+        """Show these rows (a file's, as `LogRows.open_file` read them), replacing any."""
+        self.beginResetModel()
+        if self._rows is not None and self._rows is not rows:
+            self._rows.clear()
+        self._rows = rows
+        self.current_row = -1
+        self.endResetModel()
+
     def clear(self) -> None:
         self.beginResetModel()
         if self._rows is not None:

@@ -8,7 +8,7 @@ menu (a saved session, a trace or a HAR), replayed the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ from payviz.diagrams.node_state import node_states
 from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
 
 if TYPE_CHECKING:
+    from payviz.diagrams.lazy_trace import OpenedTrace
     from payviz.engine.invariants import Violation
     from payviz.engine.scenario import Scenario
     from payviz.engine.session import CheckoutResult
@@ -79,6 +80,7 @@ SHORTCUTS = (
 # The sequence view's minimum size (its `minimumSizeHint`), kept by its dock until the view
 # is made: the window's minimum size is the same before and after.
 SEQUENCE_MINIMUM = (200, 120)
+STEP_LOOKBACK = 10_000  # messages from the end searched for a step of the latest checkout
 
 
 def app_icon() -> QIcon:
@@ -128,6 +130,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings(ORGANIZATION, APPLICATION)
         self.player = Player(self)
         self.records: list[Record] = []
+        self._lazy: OpenedTrace | None = None  # a long file, read as it is shown
         self.source: Path | None = None
         self._live_records: list[Record] = []
         self._opened: dict[str, Any] = {}  # an opened file's keylog, started and scenarios
@@ -370,7 +373,8 @@ class MainWindow(QMainWindow):
         self._opened = {"keylog": dict(keylog or {}), "started": started}
         self._opened["scenarios"] = dict(scenarios or {})
         self.player.clear()
-        self.records[:] = records  # in place: the diagram holds this very list
+        self._lazy = None
+        self.records = list(records)  # the diagram is given this very list below
         self.log_model.clear()
         self.log_model.append_records(self.records)
         self.player.append_records(self.records)
@@ -386,6 +390,23 @@ class MainWindow(QMainWindow):
         self.player.go_to(0)
         if not self.player.length:  # nothing to step to: the views show the empty state
             self._on_position_changed(-1)
+
+    def show_opened(self, opened: OpenedTrace) -> None:
+        """Replay a long file read lazily (see `payviz.diagrams.lazy_trace`): the log shows
+        its rows as read, the player and the diagram read what they show."""
+        self.show_records([], keylog=opened.keylog, started=opened.started, source=opened.path)
+        self._opened["scenarios"] = dict(opened.scenarios)
+        self._lazy = opened
+        self.log_model.show_rows(opened.rows)
+        self.player.set_messages(opened.messages)
+        if self._sequence is not None:
+            self._sequence.set_messages(opened.messages)
+        self.player.go_to(0)
+
+    @property
+    def shown_records(self) -> Iterable[Record]:
+        """Every record of what is shown (a long file's are read again, in order)."""
+        return self.records if self._lazy is None else self._lazy.records
 
     @property
     def keylog(self) -> Mapping[str, Any]:
@@ -476,14 +497,18 @@ class MainWindow(QMainWindow):
             self.diagram.set_records(self.records)
             self.outcome_label.setText("")
             return
+        records: Sequence[Record] = self.records
+        if self._lazy is not None:  # a long file: the records around the playhead only
+            records = self._lazy.records_before(index)
+            self.diagram.set_records(records)
         duration = self.player.interval_ms(self.player.travel_ms)
         self.diagram.show_seq(message.seq, animate=self.player.animated, duration_ms=duration)
         self.log.show_row(index)
-        self._show_outcome(message.seq)
+        self._show_outcome(records, message.seq)
 
-    def _show_outcome(self, seq: int) -> None:
+    def _show_outcome(self, records: Sequence[Record], seq: int) -> None:
         """The merchant's order as the diagram's merchant card shows it, in the status bar."""
-        state = node_states(self.records, seq)["merchant"]
+        state = node_states(records, seq)["merchant"]
         colour = {"bad": ERROR_COLOUR, "good": OKABE_ITO["bluish_green"]}.get(state.tone)
         mark = {"bad": "\u2718 ", "good": "\u2714 "}.get(state.tone, "")
         style = f"color: {colour}; font-weight: bold" if colour else ""
@@ -496,12 +521,14 @@ class MainWindow(QMainWindow):
         if not messages:
             return
         latest = messages[-1].checkout
-        wanted = [
-            i
-            for i, m in enumerate(messages)
-            if m.checkout == latest and (step is None or m.step == step)
-        ]
-        self.player.go_to(wanted[-1] if wanted else len(messages) - 1)
+        # From the end back, and not forever: a long file's messages are read one by one.
+        last = len(messages) - 1
+        for index in range(last, max(-1, last - STEP_LOOKBACK), -1):
+            message = messages[index]
+            if message.checkout == latest and (step is None or message.step == step):
+                self.player.go_to(index)
+                return
+        self.player.go_to(last)
 
     # -- view ------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ or after a timer of the same length when nothing animates.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -45,7 +45,7 @@ class Player(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._messages: list[Message] = []
+        self._messages: Sequence[Message] | list[Message] = []
         self._position = -1
         self._playing = False
         self._speed = 1.0
@@ -62,8 +62,9 @@ class Player(QObject):
     # -- the timeline ----------------------------------------------------------------------
 
     @property
-    def messages(self) -> list[Message]:
-        return list(self._messages)
+    def messages(self) -> Sequence[Message]:
+        """The timeline (read-only): a list, or a long file's messages decoded when read."""
+        return self._messages
 
     @property
     def length(self) -> int:
@@ -84,15 +85,24 @@ class Player(QObject):
         new = [r for r in records if isinstance(r, Message)]
         if not new:
             return
+        if not isinstance(self._messages, list):  # a file's messages: the live ones follow
+            self._messages = list(self._messages)
         self._messages.extend(new)
         self.length_changed.emit(self.length)
         if self._playing and self._waiting_for is not None and self._waiting_for < self.length:
             target, self._waiting_for = self._waiting_for, None
             self._move(target, animated=True)
 
+    def set_messages(self, messages: Sequence[Message]) -> None:
+        """Replay these messages instead (kept as given: a long file's are read when
+        reached); the playhead goes nowhere until told."""
+        self.clear()
+        self._messages = messages
+        self.length_changed.emit(self.length)
+
     def clear(self) -> None:
         self.pause()
-        self._messages.clear()
+        self._messages = []
         self._waiting_for = None
         self.length_changed.emit(0)
         self._move(-1, animated=False)

@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from payviz.engine.trace import Message
 
 
+# From this many messages on (a long file opened, read as the playhead reaches it), the
+# view draws a window of the timeline around the playhead, moved when the playhead leaves.
+LONG_TIMELINE = 50_000
+WINDOW = 2_000
+
+
 class SequenceView(QAbstractScrollArea):
     """A sequence diagram of the trace's messages that paints only its visible rows.
 
@@ -57,7 +63,9 @@ class SequenceView(QAbstractScrollArea):
         self._messages: list[Message] = []
         self._diagram: SequenceDiagram | None = None
         self._layout: SequenceLayout | None = None
-        self.current = -1
+        self._source: Sequence[Message] | None = None  # a long timeline, drawn a window at a time
+        self._offset = 0  # the timeline's index of the window's first message
+        self._current = -1  # in the window
         self.painted = range(0)
         self._pending = False  # the scroll range to size at the next paint (see `_follow`)
         self._pending_scroll = False  # and the current arrow to bring into view then
@@ -95,10 +103,19 @@ class SequenceView(QAbstractScrollArea):
         minimum = SequenceLayout.minimum_width(len(layout.columns), self.scale)
         return abs(layout.width - max(width, minimum)) > 0.5
 
+    @property
+    def current(self) -> int:
+        """The arrow at the playhead, as the timeline's index (-1: none)."""
+        return -1 if self._current < 0 else self._current + self._offset
+
     def set_messages(self, messages: Sequence[Message]) -> None:
-        """Show these messages (a copy is kept); the playhead is reset."""
-        self._messages = list(messages)
-        self.current = -1
+        """Show these messages (a copy is kept, of a long timeline's window only: see
+        `LONG_TIMELINE`); the playhead is reset."""
+        long = len(messages) >= LONG_TIMELINE
+        self._source = messages if long else None
+        self._offset = 0
+        self._messages = list(messages[:WINDOW] if long else messages)
+        self._current = -1
         self._invalidate()
         self.verticalScrollBar().setValue(0)
 
@@ -107,7 +124,7 @@ class SequenceView(QAbstractScrollArea):
         from payviz.engine.trace import Message
 
         new = [m for m in messages if isinstance(m, Message)]
-        if not new:
+        if not new or self._source is not None:  # a window follows the playhead instead
             return
         self._messages.extend(new)
         built = self._diagram
@@ -127,12 +144,20 @@ class SequenceView(QAbstractScrollArea):
 
     def set_current(self, index: int) -> None:
         """Highlight arrow `index` and scroll it into view (-1: nothing highlighted)."""
-        self.current = index if 0 <= index < len(self._messages) else -1
+        source = self._source
+        shown = self._offset <= index < self._offset + len(self._messages)
+        if source is not None and 0 <= index < len(source) and not shown:
+            self._offset = max(0, min(index - WINDOW // 2, len(source) - WINDOW))
+            self._messages = list(source[self._offset : self._offset + WINDOW])
+            self._invalidate()
+        local = index - self._offset
+        self._current = local if 0 <= local < len(self._messages) else -1
         self._follow(scroll=True)
         self.viewport().update()
 
     def ensure_visible(self, index: int) -> None:
-        """Scroll so arrow `index` (and the step note above it) is in view with a little
+        """Scroll so arrow `index` of those drawn (the window's, for a long timeline; the
+        timeline's otherwise) and the step note above it are in view with a little
         context around it; when it is not, centre it (a playing playhead turns half pages).
         """
         layout = self.sequence_layout()
@@ -159,7 +184,7 @@ class SequenceView(QAbstractScrollArea):
     def arrow_rect(self, index: int) -> QRect:
         """Arrow `index`'s row in viewport coordinates (for tests and tooltips)."""
         layout = self.sequence_layout()
-        top = layout.row_top(index) - self.verticalScrollBar().value()
+        top = layout.row_top(index - self._offset) - self.verticalScrollBar().value()
         left = -self.horizontalScrollBar().value()
         return QRectF(left, top, layout.width, layout.row).toAlignedRect()
 
@@ -168,7 +193,8 @@ class SequenceView(QAbstractScrollArea):
         layout = self.sequence_layout()
         if point.y() < layout.header:
             return None
-        return layout.index_at(point.y() + self.verticalScrollBar().value())
+        local = layout.index_at(point.y() + self.verticalScrollBar().value())
+        return None if local is None else local + self._offset
 
     # -- zoom and export -------------------------------------------------------------------
 
@@ -181,7 +207,7 @@ class SequenceView(QAbstractScrollArea):
         """The whole diagram (every row) at `scale`, in this view's colours."""
         from .render import sequence_image
 
-        return sequence_image(self._messages, scale, width, self._theme, self.current)
+        return sequence_image(self._messages, scale, width, self._theme, self._current)
 
     # -- Qt events -------------------------------------------------------------------------
 
@@ -206,8 +232,8 @@ class SequenceView(QAbstractScrollArea):
             self._pending_scroll = self._pending_scroll or scroll
             return
         self._update_scroll_range()
-        if scroll and self.current >= 0:
-            self.ensure_visible(self.current)
+        if scroll and self._current >= 0:
+            self.ensure_visible(self._current)
 
     def _catch_up(self) -> None:
         """What `_follow` left for the view's next paint."""
@@ -215,8 +241,8 @@ class SequenceView(QAbstractScrollArea):
             return
         self._pending = False
         self._update_scroll_range()
-        if self._pending_scroll and self.current >= 0:
-            self.ensure_visible(self.current)
+        if self._pending_scroll and self._current >= 0:
+            self.ensure_visible(self._current)
         self._pending_scroll = False
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -243,7 +269,8 @@ class SequenceView(QAbstractScrollArea):
         painter.translate(-self.horizontalScrollBar().value(), -offset)
         top = offset + max(event.rect().top(), int(layout.header))
         bottom = offset + event.rect().bottom()
-        self.painted = paint_rows(painter, layout, self.diagram, theme, top, bottom, self.current)
+        drawn = paint_rows(painter, layout, self.diagram, theme, top, bottom, self._current)
+        self.painted = range(drawn.start + self._offset, drawn.stop + self._offset)
         paint_header(painter, layout, theme, offset)  # drawn last: it stays on top
         painter.end()
 
@@ -262,7 +289,7 @@ class SequenceView(QAbstractScrollArea):
             if index is None:
                 QToolTip.hideText()
             else:
-                message = self._messages[index]
+                message = self._messages[index - self._offset]
                 text = f"#{message.seq} step {message.step}: {message.title}\n{message.summary}"
                 QToolTip.showText(event.globalPos(), text, self.viewport())
             return True

@@ -1,0 +1,162 @@
+"""A long trace file shown without decoding it whole.
+
+Opened from the File menu, a trace of a million messages is about a gigabyte; decoding
+every line (`open_session`) took 20 s and 3 KB a message before the window showed it.
+From `LAZY_FROM_BYTES` on, a file is opened as the log opens one (`LogRows.open_file`: one
+pass, no message decoded, two cores), and every view reads only what it shows: the
+player a message when the playhead reaches it, the diagram the records of the few dozen
+messages before the playhead (its captions need the state changes among them), saving
+and exporting the file's records one line after another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, overload
+
+from payviz.engine.scenario import Scenario
+from payviz.engine.trace import Message, Record
+
+from .log_rows import LogRows
+from .session_file import session_of
+from .trace_io import decode_lines, parse_lines
+
+LAZY_FROM_BYTES: Final = 32 << 20  # about 30,000 messages
+WINDOW_ROWS: Final = 64  # messages before the playhead whose records the diagram reads
+_CHUNK_LINES: Final = 4096
+
+
+class FileMessages(Sequence[Message]):
+    """The messages of a file's rows, each decoded when asked for (see `LogRows.message`).
+
+    A row whose line no longer decodes whole (the file changed since it was read) is
+    shown as what the log knows of it, marked as an error.
+    """
+
+    def __init__(self, rows: LogRows) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Message]: ...
+
+    def __getitem__(self, index: int | slice) -> Message | Sequence[Message]:
+        if isinstance(index, slice):
+            return [self[row] for row in range(*index.indices(len(self)))]
+        row = index + len(self) if index < 0 else index
+        if not 0 <= row < len(self):
+            raise IndexError(index)
+        message = self._rows.message(row)
+        return message if message is not None else self._unreadable(row)
+
+    def _unreadable(self, row: int) -> Message:
+        look = self._rows.look(row)
+        problem = "this line of the file no longer reads whole"
+        return Message(
+            seq=self._rows.seq(row),
+            ts=self._rows.ts(row),
+            checkout=0,
+            mode="direct",
+            src=look.src,  # type: ignore[arg-type]
+            dst=look.dst,  # type: ignore[arg-type]
+            step=look.step,
+            title=look.title,
+            direction="request",
+            protocol="http",
+            exchange=0,
+            summary=f"{look.summary} ({problem})",
+            kind="error",
+            error=problem,
+        )
+
+
+@dataclass(slots=True)
+class FileRecords:
+    """Every record of a trace file, read one line after another (saving, exporting)."""
+
+    path: Path
+    _count: int | None = field(default=None, repr=False)
+
+    def __iter__(self) -> Iterator[Record]:
+        with self.path.open("rb") as handle:
+            while chunk := handle.readlines(_CHUNK_LINES * 1024):
+                yield from decode_lines(chunk)
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = sum(1 for _ in self)
+        return self._count
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedTrace:
+    """A trace or session file opened lazily, with what its header says.
+
+    Attributes:
+        path: the file; rows: its messages as the log's rows; messages: the same,
+            decoded when asked for; records: every record, read in order when asked for.
+        scenarios, keylog, started: from a session's header (see `SavedSession`).
+        skipped: (line number, reason) for each line or header entry left out.
+    """
+
+    path: Path
+    rows: LogRows
+    messages: FileMessages
+    records: FileRecords
+    scenarios: dict[int, Scenario]
+    keylog: dict[str, object]
+    started: float | None
+    skipped: list[tuple[int, str]]
+
+    def records_before(self, row: int) -> list[Record]:
+        """The records from `WINDOW_ROWS` messages before row `row` to its own, in order:
+        enough for the captions at that message (its checkout's state changes)."""
+        first = self.rows.line_start(max(0, row - WINDOW_ROWS))
+        last = self.rows.line_start(row)
+        if first is None or last is None:
+            return []
+        with self.path.open("rb") as handle:
+            handle.seek(first)
+            data = handle.read(last - first) + handle.readline()
+        return decode_lines(data.splitlines(keepends=True))
+
+
+def open_lazily(path: Path) -> OpenedTrace:
+    """Open a trace or session file without decoding its records.
+
+    Raises TraceFormatError for a file that is not a payviz trace, OSError for one that
+    cannot be read.
+    """
+    rows = LogRows()
+    rows.open_file(path)
+    with path.open("rb") as handle:
+        first = handle.readline()
+    session = session_of(parse_lines([first], path.name))
+    header_problems = [(number, why) for number, why in session.skipped if number == 1]
+    return OpenedTrace(
+        path,
+        rows,
+        FileMessages(rows),
+        FileRecords(path),
+        session.scenarios,
+        dict(session.keylog),
+        session.started,
+        sorted(set(header_problems) | set(rows.skipped)),
+    )
+
+
+__all__ = [
+    "LAZY_FROM_BYTES",
+    "WINDOW_ROWS",
+    "FileMessages",
+    "FileRecords",
+    "OpenedTrace",
+    "open_lazily",
+]

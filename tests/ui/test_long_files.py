@@ -1,0 +1,100 @@
+"""A long trace file opened lazily: every view shows what a fully read file shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from PySide6.QtCore import Qt
+
+from payviz.diagrams import lazy_trace
+from payviz.diagrams.session_file import open_session, save_session
+from payviz.ui import sequence_view
+from payviz.ui.main_window import MainWindow
+from payviz.ui.sequence_view import SequenceView
+from tests.helpers.ui import log_rows, many_messages, open_window, what_is_shown, window_fixture
+
+if TYPE_CHECKING:
+    from tests.conftest import RecordedRun
+
+
+@pytest.fixture
+def window(qtbot) -> Iterator[MainWindow]:
+    yield from window_fixture(qtbot)
+
+
+def _every_step(window: MainWindow) -> list[dict[str, object]]:
+    shown = []
+    for position in range(window.player.length):
+        window.player.go_to(position)
+        shown.append({**what_is_shown(window), "outcome": window.outcome_label.text()})
+    return shown
+
+
+def test_a_long_file_shows_every_step_as_a_file_read_whole_does(
+    qtbot, window: MainWindow, tmp_path: Path, direct_run: RecordedRun, monkeypatch
+):
+    path = tmp_path / "session.jsonl"
+    save_session(path, direct_run.records, keylog=direct_run.keylog, started=direct_run.started)
+    assert window.file_menu.open_path(path)
+    whole_rows, whole = log_rows(window), _every_step(window)
+
+    monkeypatch.setattr(lazy_trace, "LAZY_FROM_BYTES", 0)  # every file is long now
+    lazy = open_window(qtbot)
+    assert lazy.file_menu.open_path(path)
+    assert lazy.player.position == 0
+    assert log_rows(lazy) == whole_rows
+    # Banner, highlights, captions, the JWE opened and the signature checked with the
+    # session's key log, and the merchant's outcome in the status bar.
+    assert _every_step(lazy) == whole
+    assert any("Plaintext, opened" in step["encryption"] for step in whole)
+    lazy.go_to_step(3)
+    assert lazy.player.current is not None
+    assert lazy.player.current.step == 3
+    saved = tmp_path / "again.jsonl"
+    assert lazy.file_menu.save_to(saved)
+    assert open_session(saved).records == tuple(direct_run.records)
+    lazy.close()
+
+
+def test_a_file_that_is_not_a_trace_is_refused_whole_or_long(
+    window: MainWindow, tmp_path: Path, monkeypatch
+):
+    path = tmp_path / "notes.jsonl"
+    path.write_text("shopping list\n", encoding="utf-8")
+    monkeypatch.setattr(lazy_trace, "LAZY_FROM_BYTES", 0)
+    monkeypatch.setattr(window.file_menu, "_warn", lambda title, text: warned.append(text))
+    warned: list[str] = []
+    assert not window.file_menu.open_path(path)
+    assert warned
+    assert "not a payviz trace" in warned[0]
+    assert window.source is None  # still the live session
+
+
+def test_a_long_timeline_is_drawn_a_window_around_the_playhead(
+    qtbot, direct_run: RecordedRun, monkeypatch
+):
+    monkeypatch.setattr(sequence_view, "LONG_TIMELINE", 200)
+    monkeypatch.setattr(sequence_view, "WINDOW", 40)
+    view = SequenceView()
+    qtbot.addWidget(view)
+    view.resize(1000, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    messages = many_messages(direct_run.messages, 1_000)
+    view.set_messages(messages)
+    assert len(view.diagram.arrows) == 40  # the window, not the thousand
+    view.set_current(900)
+    assert view.current == 900
+    qtbot.waitUntil(lambda: 900 in view.painted)
+    assert view.viewport().rect().contains(view.arrow_rect(900))
+    with qtbot.waitSignal(view.arrow_activated) as clicked:
+        qtbot.mousePress(
+            view.viewport(), Qt.MouseButton.LeftButton, pos=view.arrow_rect(901).center()
+        )
+    assert clicked.args == [901]  # the timeline's index, as the player and the log count
+    view.set_current(10)  # far back: the window moves with the playhead
+    assert view.current == 10
+    qtbot.waitUntil(lambda: 10 in view.painted)
