@@ -123,6 +123,29 @@ def _filter(panel: LogPanel, proxy: TraceFilterProxy) -> tuple[float, float, int
     return filtered - started, time.perf_counter() - filtered, kept
 
 
+def _window_open(path: Path) -> tuple[float, int]:
+    """Seconds for the main window's File -> Open of the file (the window not shown: its
+    engine does not start), and how many messages its player then holds."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    from .main_window import MainWindow
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = QSettings(str(Path(folder) / "probe.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        started = time.perf_counter()
+        window.file_menu.open_path(path)
+        _settle()
+        opened = time.perf_counter() - started
+        length = window.player.length
+        window.bridge.shutdown()
+        window.deleteLater()
+        _settle()
+    return opened, length
+
+
 def main(argv: list[str]) -> int:
     count, path = int(argv[0]), Path(argv[1])
     if not path.exists():
@@ -148,6 +171,7 @@ def main(argv: list[str]) -> int:
     source_row = proxy.mapToSource(proxy.index(kept // 2, 0)).row()
     message = model.message(source_row)  # what the inspector shows of the row picked
     decoded = time.perf_counter() - started
+    window_open, window_rows = _window_open(path)
     print(
         json.dumps(
             {
@@ -157,6 +181,8 @@ def main(argv: list[str]) -> int:
                 "fill_s": fill,
                 "opens": len(opens),
                 "worst_open_s": max(sum(o) for o in opens),
+                "window_open_s": window_open,
+                "window_messages": window_rows,
                 "filter_s": filtered,
                 "filter_show_s": shown,
                 "worst_filter_s": max(f + painted for f, painted, _ in filters),
