@@ -89,6 +89,10 @@ def write_trace(path: Path, count: int) -> None:
                     line = line.replace(old, new)
                 lines.append(line)
             sink.write("".join(lines).encode("utf-8"))
+        # On disk before it is timed, as a file someone opens is: a gigabyte still being
+        # written back would take a core from the reader.
+        sink.flush()
+        os.fsync(sink.fileno())
 
 
 def resident_bytes() -> int:
