@@ -52,7 +52,8 @@ def log_rows(window: MainWindow) -> list[tuple[str, ...]]:
 
 
 def what_is_shown(window: MainWindow) -> dict[str, Any]:
-    """The diagram's banner and highlights, the inspector's verdicts and the playhead row."""
+    """The diagram's banner, highlights and captions, the inspector's verdicts, the
+    playhead's row and arrow, and the merchant's outcome in the status bar."""
     scene = window.diagram.diagram_scene
     return {
         "banner": window.diagram.banner_text(),
@@ -62,7 +63,18 @@ def what_is_shown(window: MainWindow) -> dict[str, Any]:
         "signature": window.inspector.text_of("Signature"),
         "arrow": window.sequence.current,
         "row": window.log_model.current_row,
+        "captions": {party: node.state.lines for party, node in scene.nodes.items()},
+        "outcome": window.outcome_label.text(),
     }
+
+
+def every_step(window: MainWindow) -> list[dict[str, Any]]:
+    """What is shown at each position of the player, from the first to the last."""
+    shown = []
+    for position in range(window.player.length):
+        window.player.go_to(position)
+        shown.append(what_is_shown(window))
+    return shown
 
 
 def many_messages(messages: list[Message], count: int) -> list[Message]:

@@ -14,7 +14,7 @@ from payviz.diagrams.session_file import open_session, save_session
 from payviz.ui import sequence_view
 from payviz.ui.main_window import MainWindow
 from payviz.ui.sequence_view import SequenceView
-from tests.helpers.ui import log_rows, many_messages, open_window, what_is_shown, window_fixture
+from tests.helpers.ui import every_step, log_rows, many_messages, open_window, window_fixture
 
 if TYPE_CHECKING:
     from tests.conftest import RecordedRun
@@ -25,21 +25,13 @@ def window(qtbot) -> Iterator[MainWindow]:
     yield from window_fixture(qtbot)
 
 
-def _every_step(window: MainWindow) -> list[dict[str, object]]:
-    shown = []
-    for position in range(window.player.length):
-        window.player.go_to(position)
-        shown.append({**what_is_shown(window), "outcome": window.outcome_label.text()})
-    return shown
-
-
 def test_a_long_file_shows_every_step_as_a_file_read_whole_does(
     qtbot, window: MainWindow, tmp_path: Path, direct_run: RecordedRun, monkeypatch
 ):
     path = tmp_path / "session.jsonl"
     save_session(path, direct_run.records, keylog=direct_run.keylog, started=direct_run.started)
     assert window.file_menu.open_path(path)
-    whole_rows, whole = log_rows(window), _every_step(window)
+    whole_rows, whole = log_rows(window), every_step(window)
 
     monkeypatch.setattr(lazy_trace, "LAZY_FROM_BYTES", 0)  # every file is long now
     lazy = open_window(qtbot)
@@ -48,7 +40,7 @@ def test_a_long_file_shows_every_step_as_a_file_read_whole_does(
     assert log_rows(lazy) == whole_rows
     # Banner, highlights, captions, the JWE opened and the signature checked with the
     # session's key log, and the merchant's outcome in the status bar.
-    assert _every_step(lazy) == whole
+    assert every_step(lazy) == whole
     assert any("Plaintext, opened" in step["encryption"] for step in whole)
     lazy.go_to_step(3)
     assert lazy.player.current is not None

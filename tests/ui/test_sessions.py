@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from payviz.diagrams.session_file import save_session
 from payviz.ui.app import build_parser
 from payviz.ui.main_window import MainWindow
-from tests.helpers.ui import log_rows, open_window, run_checkout, what_is_shown, window_fixture
+from tests.helpers.ui import every_step, log_rows, open_window, run_checkout, window_fixture
 
 if TYPE_CHECKING:
     from tests.conftest import RecordedRun
@@ -26,17 +26,9 @@ def window(qtbot) -> Iterator[MainWindow]:
     yield from window_fixture(qtbot)
 
 
-def _every_step(window: MainWindow) -> list[dict[str, object]]:
-    shown = []
-    for position in range(window.player.length):
-        window.player.go_to(position)
-        shown.append(what_is_shown(window))
-    return shown
-
-
 def test_a_saved_session_reopens_exactly_as_recorded(qtbot, window: MainWindow, tmp_path: Path):
     run_checkout(qtbot, window, mode="direct", notify="async")
-    recorded_rows, recorded = log_rows(window), _every_step(window)
+    recorded_rows, recorded = log_rows(window), every_step(window)
     assert any("\u2714 Verified" in step["signature"] for step in recorded)
     assert any("Plaintext, opened" in step["encryption"] for step in recorded)
     path = tmp_path / "checkout.jsonl"
@@ -46,7 +38,7 @@ def test_a_saved_session_reopens_exactly_as_recorded(qtbot, window: MainWindow, 
     assert reopened.file_menu.open_path(path)
     assert reopened.player.position == 0
     assert log_rows(reopened) == recorded_rows
-    assert _every_step(reopened) == recorded  # banner, highlights, JWE and signature tabs
+    assert every_step(reopened) == recorded  # banner, highlights, JWE and signature tabs
     assert reopened.scenarios == window.bridge.scenarios
     assert reopened.windowTitle() == "payviz \u2014 checkout.jsonl"
     assert str(path.resolve()) in reopened.file_menu.recent_files()
