@@ -116,9 +116,11 @@ class OpenedTrace:
     skipped: list[tuple[int, str]]
 
     def records_before(self, row: int) -> list[Record]:
-        """The records from `WINDOW_ROWS` messages before row `row` to its own, in order:
-        enough for the captions at that message (its checkout's state changes)."""
-        first = self.rows.line_start(max(0, row - WINDOW_ROWS))
+        """The records from `WINDOW_ROWS` messages before row `row` (from the file's start,
+        near it) to its own, in order: enough for the captions at that message (its
+        checkout's state changes)."""
+        # Near the start, from the start: state changes recorded before the first message.
+        first = 0 if row < WINDOW_ROWS else self.rows.line_start(row - WINDOW_ROWS)
         last = self.rows.line_start(row)
         if first is None or last is None:
             return []

@@ -51,6 +51,21 @@ def test_the_diagram_reads_the_records_of_the_messages_before_the_playhead(path:
     assert window == [r for r in whole if first.seq <= r.seq <= last.seq]
     assert any(isinstance(r, StateChange) for r in window)
     assert opened.records_before(0) == [r for r in whole if r.seq <= opened.messages[0].seq]
+    early = WINDOW_ROWS // 2
+    assert opened.records_before(early) == [r for r in whole if r.seq <= opened.messages[early].seq]
+
+
+def test_a_state_change_before_the_first_message_is_read_for_the_first_messages(
+    path: Path, tmp_path: Path
+) -> None:
+    from payviz.diagrams.session_file import save_session
+
+    opening = StateChange(0, 0.0, 1, "bank", "account", {"balance_minor": 100_000})
+    early = tmp_path / "early.jsonl"
+    save_session(early, (opening, *open_session(path).records))
+    opened = open_lazily(early)
+    assert opened.records_before(0)[0] == opening
+    assert opening in opened.records_before(WINDOW_ROWS - 1)
 
 
 def test_a_line_changed_after_opening_is_shown_as_what_the_log_knows_of_it(
