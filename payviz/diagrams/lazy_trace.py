@@ -5,8 +5,10 @@ every line (`open_session`) took 20 s and 3 KB a message before the window showe
 From `LAZY_FROM_BYTES` on, a file is opened as the log opens one (`LogRows.open_file`: one
 pass, no message decoded, two cores), and every view reads only what it shows: the
 player a message when the playhead reaches it, the diagram the records of the few dozen
-messages before the playhead (its captions need the state changes among them), saving
-and exporting the file's records one line after another.
+messages before the playhead (its captions need the state changes among them: a party
+that changed nothing in that stretch, a gateway through a run of hosted checkouts, shows
+as idle where a file read whole shows its last change, however old), saving and
+exporting the file's records one line after another.
 """
 
 from __future__ import annotations
