@@ -27,7 +27,7 @@ from .trace_io import decode_lines, parse_lines
 
 LAZY_FROM_BYTES: Final = 32 << 20  # about 30,000 messages
 WINDOW_ROWS: Final = 64  # messages before the playhead whose records the diagram reads
-_CHUNK_LINES: Final = 4096
+_CHUNK_BYTES: Final = 4 << 20
 
 
 class FileMessages(Sequence[Message]):
@@ -81,15 +81,22 @@ class FileMessages(Sequence[Message]):
 
 @dataclass(slots=True)
 class FileRecords:
-    """Every record of a trace file, read one line after another (saving, exporting)."""
+    """Every record of a trace file, read one line after another (saving, exporting),
+    from the file as the rows read it (see `LogRows.read_at`): saving a session over the
+    file it came from reads the file that was opened, not the one being written."""
 
-    path: Path
+    rows: LogRows
     _count: int | None = field(default=None, repr=False)
 
     def __iter__(self) -> Iterator[Record]:
-        with self.path.open("rb") as handle:
-            while chunk := handle.readlines(_CHUNK_LINES * 1024):
-                yield from decode_lines(chunk)
+        offset, carry = 0, b""
+        while chunk := self.rows.read_at(offset, _CHUNK_BYTES):
+            offset += len(chunk)
+            lines = (carry + chunk).splitlines(keepends=True)
+            carry = lines.pop() if not lines[-1].endswith(b"\n") else b""
+            yield from decode_lines(lines)
+        if carry:
+            yield from decode_lines([carry])
 
     def __len__(self) -> int:
         if self._count is None:
@@ -126,9 +133,7 @@ class OpenedTrace:
         last = self.rows.line_start(row)
         if first is None or last is None:
             return []
-        with self.path.open("rb") as handle:
-            handle.seek(first)
-            data = handle.read(last - first) + handle.readline()
+        data = self.rows.read_at(first, last - first) + self.rows.line_at(last)
         return decode_lines(data.splitlines(keepends=True))
 
 
@@ -148,7 +153,7 @@ def open_lazily(path: Path) -> OpenedTrace:
         path,
         rows,
         FileMessages(rows),
-        FileRecords(path),
+        FileRecords(rows),
         session.scenarios,
         dict(session.keylog),
         session.started,

@@ -11,6 +11,7 @@ tests each look once, then keeps the rows whose look passed in one pass over the
 
 from __future__ import annotations
 
+import os
 import weakref
 from array import array
 from bisect import bisect_left
@@ -27,6 +28,7 @@ from .trace_split import read_file
 # (a repaint asks for the same rows again, the inspector for the same message).
 _HEADS_KEPT: Final = 4096
 _MESSAGES_KEPT: Final = 64
+_LINE_CHUNK: Final = 4096  # read at a time to find a line's end
 
 
 class LogRows:
@@ -189,6 +191,26 @@ class LogRows:
             return None
         where = self._where[row]
         return where if where >= 0 and self._file is not None else None
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """`size` bytes of the file the rows were read from, from `offset` (fewer at its
+        end; none for rows not read from a file). Read from the file as it was opened,
+        and without moving the position the rows' own reads use: a file saved over it
+        meanwhile (a new file under the same name) changes nothing here."""
+        if self._file is None or size <= 0:
+            return b""
+        return os.pread(self._file.fileno(), size, offset)
+
+    def line_at(self, offset: int) -> bytes:
+        """The line that starts at `offset`, with its line ending (see `read_at`)."""
+        line = b""
+        while not line.endswith(b"\n"):
+            chunk = self.read_at(offset + len(line), _LINE_CHUNK)
+            if not chunk:
+                break
+            end = chunk.find(b"\n")
+            line += chunk if end < 0 else chunk[: end + 1]
+        return line
 
     def row_of_seq(self, seq: int) -> int:
         """The row of the message numbered `seq`, or -1 (a file's seqs are taken to be in

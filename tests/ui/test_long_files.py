@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 
 from payviz.diagrams import lazy_trace
 from payviz.diagrams.session_file import open_session, save_session
+from payviz.engine.trace import encode_line
 from payviz.ui import sequence_view
 from payviz.ui.main_window import MainWindow
 from payviz.ui.sequence_view import SequenceView
@@ -30,6 +31,9 @@ def test_a_long_file_shows_every_step_as_a_file_read_whole_does(
 ):
     path = tmp_path / "session.jsonl"
     save_session(path, direct_run.records, keylog=direct_run.keylog, started=direct_run.started)
+    # Its records as the engine writes a trace (compact): saving it again spaces them.
+    header = path.read_bytes().split(b"\n", 1)[0] + b"\n"
+    path.write_bytes(header + b"".join(encode_line(record) for record in direct_run.records))
     assert window.file_menu.open_path(path)
     whole_rows, whole = log_rows(window), every_step(window)
 
@@ -48,6 +52,11 @@ def test_a_long_file_shows_every_step_as_a_file_read_whole_does(
     saved = tmp_path / "again.jsonl"
     assert lazy.file_menu.save_to(saved)
     assert open_session(saved).records == tuple(direct_run.records)
+    # File -> Save writes over the file being read: a new file under the same name, while
+    # the views read on from the one that was opened.
+    assert lazy.file_menu.save_to(path)
+    assert every_step(lazy) == whole
+    assert open_session(path).records == tuple(direct_run.records)
     lazy.close()
 
 
