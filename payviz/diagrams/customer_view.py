@@ -73,17 +73,18 @@ def _shown(message: Message) -> NodeState:
         return NodeState("browser", ("no answer", message.error or "the page did not load"), "bad")
     if 300 <= message.status < 400:
         return NodeState("browser", (f"sent on to {_destination(message)}",))
-    headline = _HEADLINE.search(message.body)
+    body = message.body if isinstance(message.body, str) else ""  # a file may hold anything
+    headline = _HEADLINE.search(body)
     if headline is None:
-        title = _TITLE.search(message.body)
+        title = _TITLE.search(body)
         text = _text(title.group(1)) if title else ""
         tone: Tone = "bad" if message.status >= 400 else "neutral"
         return NodeState("browser", (text or f"a page ({message.status})",), tone)
     tone = _TONES.get(headline.group(1) or "", "bad" if message.status >= 400 else "neutral")
     # A card has room for three short lines: the page's headline, or, on a page that says
     # why a payment failed, that reason.
-    problem = _PROBLEM.search(message.body)
-    said = _MESSAGE.search(message.body) if tone == "bad" else None
+    problem = _PROBLEM.search(body)
+    said = _MESSAGE.search(body) if tone == "bad" else None
     reason = problem or said
     if reason is not None and _text(reason.group(1)):
         return NodeState("browser", (_sentence(_text(reason.group(1)), first=True),), "bad")

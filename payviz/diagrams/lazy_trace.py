@@ -4,11 +4,11 @@ Opened from the File menu, a trace of a million messages is about a gigabyte; de
 every line (`open_session`) took 20 s and 3 KB a message before the window showed it.
 From `LAZY_FROM_BYTES` on, a file is opened as the log opens one (`LogRows.open_file`: one
 pass, no message decoded, two cores), and every view reads only what it shows: the
-player a message when the playhead reaches it, the diagram the records of the few dozen
-messages before the playhead (its captions need the state changes among them: a party
-that changed nothing in that stretch, a gateway through a run of hosted checkouts, shows
-as idle where a file read whole shows its last change, however old), saving and
-exporting the file's records one line after another.
+player a message when the playhead reaches it, the diagram the records of the messages
+before the playhead, as far back as its captions need (each server's last state change,
+up to 4,096 messages back: a server that changed nothing in so long, a gateway through a
+run of hosted checkouts, shows as idle where a file read whole shows its last change,
+however old), saving and exporting the file's records one line after another.
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ from pathlib import Path
 from typing import Final, overload
 
 from payviz.engine.scenario import Scenario
-from payviz.engine.trace import Message, Record
+from payviz.engine.trace import Message, Record, StateChange
 
 from .log_rows import LogRows
+from .node_state import watched_states
 from .session_file import session_of
 from .trace_io import decode_lines, parse_lines
 
 LAZY_FROM_BYTES: Final = 32 << 20  # about 30,000 messages
 WINDOW_ROWS: Final = 64  # messages before the playhead whose records the diagram reads
+LONGEST_WINDOW_ROWS: Final = 4096  # and at most, when a server changed nothing in those
 _CHUNK_BYTES: Final = 4 << 20
 
 
@@ -123,18 +125,38 @@ class OpenedTrace:
     keylog: dict[str, object]
     started: float | None
     skipped: list[tuple[int, str]]
+    body_start: int = 0  # where the first record's line starts (after a header)
 
     def records_before(self, row: int) -> list[Record]:
-        """The records from `WINDOW_ROWS` messages before row `row` (from the file's start,
-        near it) to its own, in order: enough for the captions at that message (its
-        checkout's state changes)."""
-        # Near the start, from the start: state changes recorded before the first message.
-        first = 0 if row < WINDOW_ROWS else self.rows.line_start(row - WINDOW_ROWS)
+        """The records of the messages before row `row`, and its own, in order: from
+        `WINDOW_ROWS` messages back, and further back (four times as far each time, to
+        `LONGEST_WINDOW_ROWS`) until every server's caption has a state change in them,
+        as a file read whole would show it (see `node_states`)."""
+        span = WINDOW_ROWS
+        while True:
+            records = self._records_between(max(0, row - span), row)
+            if row - span <= 0 or span >= LONGEST_WINDOW_ROWS or _every_caption(records):
+                return records
+            span *= 4
+
+    def _records_between(self, first_row: int, row: int) -> list[Record]:
+        # From the first row's line; from the file's first record for the first row, so
+        # that state changes recorded before the first message are read too.
+        first = self.body_start if first_row == 0 else self.rows.line_start(first_row)
         last = self.rows.line_start(row)
         if first is None or last is None:
             return []
         data = self.rows.read_at(first, last - first) + self.rows.line_at(last)
         return decode_lines(data.splitlines(keepends=True))
+
+
+def _every_caption(records: Sequence[Record]) -> bool:
+    """Whether every server's caption has a state change among `records`."""
+    watched = watched_states()
+    found = {
+        r.party for r in records if isinstance(r, StateChange) and watched.get(r.party) == r.key
+    }
+    return len(found) == len(watched)
 
 
 def open_lazily(path: Path) -> OpenedTrace:
@@ -145,10 +167,19 @@ def open_lazily(path: Path) -> OpenedTrace:
     """
     rows = LogRows()
     rows.open_file(path)
-    with path.open("rb") as handle:
-        first = handle.readline()
-    session = session_of(parse_lines([first], path.name))
-    header_problems = [(number, why) for number, why in session.skipped if number == 1]
+    # The header, if any, is the first line that is not blank (as `load_trace` reads it).
+    body_start, number, first = 0, 0, b""
+    while not first.strip():
+        first = rows.line_at(body_start)
+        if not first:
+            break
+        body_start += len(first)
+        number += 1
+    loaded = parse_lines([b"\n"] * (number - 1) + [first], path.name)
+    session = session_of(loaded)
+    if loaded.header is None:  # a bare trace: its first line is a record
+        body_start = 0
+    header_problems = [(line, why) for line, why in session.skipped if line == number]
     return OpenedTrace(
         path,
         rows,
@@ -158,11 +189,13 @@ def open_lazily(path: Path) -> OpenedTrace:
         dict(session.keylog),
         session.started,
         sorted(set(header_problems) | set(rows.skipped)),
+        body_start,
     )
 
 
 __all__ = [
     "LAZY_FROM_BYTES",
+    "LONGEST_WINDOW_ROWS",
     "WINDOW_ROWS",
     "FileMessages",
     "FileRecords",

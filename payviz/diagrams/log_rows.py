@@ -15,7 +15,7 @@ import os
 import weakref
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Final
 
@@ -29,6 +29,7 @@ from .trace_split import read_file
 _HEADS_KEPT: Final = 4096
 _MESSAGES_KEPT: Final = 64
 _LINE_CHUNK: Final = 4096  # read at a time to find a line's end
+_PREAD: Callable[[int, int, int], bytes] | None = getattr(os, "pread", None)
 
 
 class LogRows:
@@ -199,7 +200,14 @@ class LogRows:
         meanwhile (a new file under the same name) changes nothing here."""
         if self._file is None or size <= 0:
             return b""
-        return os.pread(self._file.fileno(), size, offset)
+        if _PREAD is not None:
+            return _PREAD(self._file.fileno(), size, offset)
+        at = self._file.tell()  # no pread (Windows): the same, moving back after
+        try:
+            self._file.seek(offset)
+            return self._file.read(size)
+        finally:
+            self._file.seek(at)
 
     def line_at(self, offset: int) -> bytes:
         """The line that starts at `offset`, with its line ending (see `read_at`)."""

@@ -135,6 +135,11 @@ _WANTED: Final[dict[Party, str]] = {
 }
 
 
+def watched_states() -> Mapping[Party, str]:
+    """The state key each server's caption follows (the browser's follows its messages)."""
+    return _WANTED
+
+
 def _money(amount: Any, code: Any) -> str:
     from payviz.engine.money import AmountError, format_minor
 
@@ -238,4 +243,5 @@ __all__ = [
     "node_states",
     "token_style",
     "token_text",
+    "watched_states",
 ]

@@ -314,26 +314,33 @@ class FileMenu(QObject):
         from .render import save_png, write_scene_svg, write_sequence_svg
 
         window = self.window
-        records: list[Record] = list(window.shown_records)
+        shown = ""
         try:
             text_format = next((fmt for fmt in TEXT_FORMATS if fmt == kind), None)
             if text_format is not None:
+                # Read here, for text only: a long file's records are read again from it.
+                records: list[Record] = list(window.shown_records)
                 path.write_text(render(text_format, records, window.scenarios), encoding="utf-8")
             elif kind == "diagram-png":
                 save_png(window.diagram.render_to_image(2.0), path)
             elif kind == "diagram-svg":
                 scene = window.diagram.diagram_scene
                 write_scene_svg(scene, path, scene.theme.background)
-            elif kind == "sequence-png":
-                save_png(window.sequence.render_to_image(2.0), path)
-            elif kind == "sequence-svg":
-                write_sequence_svg(window.sequence.messages, path)
+            elif kind in ("sequence-png", "sequence-svg"):
+                sequence = window.sequence
+                if kind == "sequence-png":
+                    save_png(sequence.render_to_image(2.0), path)
+                else:
+                    write_sequence_svg(sequence.messages, path)
+                drawn, length = sequence.drawn, window.player.length
+                if len(drawn) < length:  # a long timeline: the window around the playhead
+                    shown = f" (messages {drawn.start + 1:,}-{drawn.stop:,} of {length:,})"
             else:
                 raise ValueError(f"unknown export {kind!r}")
         except OSError as exc:
             self._warn("Not exported", f"{path.name} could not be written: {exc.strerror or exc}.")
             return False
-        window.statusBar().showMessage(f"Exported {path}.")
+        window.statusBar().showMessage(f"Exported {path}{shown}.")
         return True
 
 

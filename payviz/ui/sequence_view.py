@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # From this many messages on (a long file opened, read as the playhead reaches it), the
 # view draws a window of the timeline around the playhead, moved when the playhead leaves.
-LONG_TIMELINE = 50_000
+LONG_TIMELINE = 25_000  # below what a long file opened lazily holds (32 MB, ~34,000)
 WINDOW = 2_000
 
 
@@ -102,6 +102,11 @@ class SequenceView(QAbstractScrollArea):
     def _width_changed(self, layout: SequenceLayout, width: float) -> bool:
         minimum = SequenceLayout.minimum_width(len(layout.columns), self.scale)
         return abs(layout.width - max(width, minimum)) > 0.5
+
+    @property
+    def drawn(self) -> range:
+        """The timeline's indices of the messages drawn: all of them, or a window."""
+        return range(self._offset, self._offset + len(self._messages))
 
     @property
     def current(self) -> int:
@@ -204,7 +209,8 @@ class SequenceView(QAbstractScrollArea):
         self._follow(scroll=True)
 
     def render_to_image(self, scale: float = 2.0, width: float | None = None) -> QImage:
-        """The whole diagram (every row) at `scale`, in this view's colours."""
+        """The diagram at `scale`, in this view's colours: every row, or of a long
+        timeline the window drawn (see `drawn`)."""
         from .render import sequence_image
 
         return sequence_image(self._messages, scale, width, self._theme, self._current)

@@ -148,3 +148,8 @@ def test_an_email_to_the_customer_is_what_they_last_got(direct: list[Record]) ->
     email = first(direct, 1, protocol="email")
     assert browser_at(direct, email.seq)[0] == (email.summary,)
     assert email.summary.startswith("email: Order")
+
+
+def test_a_body_that_is_not_text_reads_as_a_page_without_words() -> None:
+    # A trace written by another tool may say "body": null; the caption must not fail.
+    assert customer_view([page(1, None)], 1).lines == ("a page (200)",)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from payviz.diagrams.lazy_trace import WINDOW_ROWS, open_lazily
+from payviz.diagrams.node_state import node_states
 from payviz.diagrams.session_file import open_session
 from payviz.diagrams.trace_io import TraceFormatError
 from payviz.engine.scenario import Scenario
@@ -101,3 +102,39 @@ def test_a_session_header_says_its_scenarios_and_a_file_that_is_no_trace_is_refu
     notes.write_text("shopping list\n", encoding="utf-8")
     with pytest.raises(TraceFormatError):
         open_lazily(notes)
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Sixteen checkouts: both flows, approvals, declines and a silent bank, in turns."""
+    folder = tmp_path_factory.mktemp("mixed")
+    decisions = ("approve", "decline", "insufficient-funds", "timeout")
+    scenarios = [
+        Scenario(mode=mode, decision=decision)  # type: ignore[arg-type]
+        for decision in decisions
+        for mode in ("direct", "redirect", "redirect", "direct")
+    ]
+    return record_trace(folder / "mixed.jsonl", *scenarios)
+
+
+def test_every_caption_at_every_message_is_the_one_the_file_read_whole_shows(
+    mixed: Path,
+) -> None:
+    whole = list(open_session(mixed).records)
+    opened = open_lazily(mixed)
+    for row, message in enumerate(opened.messages):
+        assert node_states(opened.records_before(row), message.seq) == node_states(
+            whole, message.seq
+        ), row
+
+
+def test_a_file_that_starts_with_blank_lines_opens_as_when_read_whole(
+    path: Path, tmp_path: Path
+) -> None:
+    padded = tmp_path / "padded.jsonl"
+    padded.write_bytes(b"\n\n" + path.read_bytes())
+    opened = open_lazily(padded)
+    assert list(opened.messages) == [
+        r for r in open_session(padded).records if isinstance(r, Message)
+    ]
+    assert tuple(opened.records) == open_session(padded).records

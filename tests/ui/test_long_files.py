@@ -99,3 +99,17 @@ def test_a_long_timeline_is_drawn_a_window_around_the_playhead(
     view.set_current(10)  # far back: the window moves with the playhead
     assert view.current == 10
     qtbot.waitUntil(lambda: 10 in view.painted)
+
+
+def test_a_sequence_export_of_a_long_timeline_says_which_messages_it_holds(
+    window: MainWindow, tmp_path: Path, direct_run: RecordedRun, monkeypatch
+):
+    monkeypatch.setattr(sequence_view, "LONG_TIMELINE", 200)
+    monkeypatch.setattr(sequence_view, "WINDOW", 40)
+    window.docks["sequence"].raise_()
+    window.show_records(many_messages(direct_run.messages, 1_000))
+    window.player.go_to(500)
+    path = tmp_path / "sequence.svg"
+    assert window.file_menu.export_to("sequence-svg", path)
+    assert path.read_text(encoding="utf-8").count("<") > 40  # drawn, not empty
+    assert window.statusBar().currentMessage().endswith("(messages 481-520 of 1,000).")
