@@ -69,6 +69,7 @@ class SequenceView(QAbstractScrollArea):
         self.painted = range(0)
         self._pending = False  # the scroll range to size at the next paint (see `_follow`)
         self._pending_scroll = False  # and the current arrow to bring into view then
+        self._wanted: int | None = None  # the playhead, when it left the window unseen
         self.scale = 1.0
         self._theme = Theme.from_palette(self.palette())
 
@@ -111,6 +112,8 @@ class SequenceView(QAbstractScrollArea):
     @property
     def current(self) -> int:
         """The arrow at the playhead, as the timeline's index (-1: none)."""
+        if self._wanted is not None:
+            return self._wanted
         return -1 if self._current < 0 else self._current + self._offset
 
     def set_messages(self, messages: Sequence[Message]) -> None:
@@ -121,6 +124,7 @@ class SequenceView(QAbstractScrollArea):
         self._offset = 0
         self._messages = list(messages[:WINDOW] if long else messages)
         self._current = -1
+        self._wanted = None
         self._invalidate()
         self.verticalScrollBar().setValue(0)
 
@@ -150,11 +154,13 @@ class SequenceView(QAbstractScrollArea):
     def set_current(self, index: int) -> None:
         """Highlight arrow `index` and scroll it into view (-1: nothing highlighted)."""
         source = self._source
-        shown = self._offset <= index < self._offset + len(self._messages)
-        if source is not None and 0 <= index < len(source) and not shown:
-            self._offset = max(0, min(index - WINDOW // 2, len(source) - WINDOW))
-            self._messages = list(source[self._offset : self._offset + WINDOW])
-            self._invalidate()
+        self._wanted = None
+        if source is not None and 0 <= index < len(source) and index not in self.drawn:
+            if not self._on_screen():  # the window moves when the view is next painted
+                self._wanted = index
+                self._pending = self._pending_scroll = True
+                return
+            self._window_at(index)
         local = index - self._offset
         self._current = local if 0 <= local < len(self._messages) else -1
         self._follow(scroll=True)
@@ -228,12 +234,22 @@ class SequenceView(QAbstractScrollArea):
         across.setRange(0, max(0, round(layout.width) - viewport.width()))
         across.setPageStep(viewport.width())
 
+    def _window_at(self, index: int) -> None:
+        """Draw the window of the long timeline around message `index`."""
+        assert self._source is not None
+        self._offset = max(0, min(index - WINDOW // 2, len(self._source) - WINDOW))
+        self._messages = list(self._source[self._offset : self._offset + WINDOW])
+        self._invalidate()
+
+    def _on_screen(self) -> bool:
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
     def _follow(self, scroll: bool) -> None:
         """Size the scroll range to the layout (and with `scroll`, bring the current arrow
         into view) now if the view is on screen, else when it is next painted: behind the
         Log tab, laying out a long trace opened or recorded meanwhile would cost seconds
         for nothing."""
-        if not self.isVisible() or self.visibleRegion().isEmpty():
+        if not self._on_screen():
             self._pending = True
             self._pending_scroll = self._pending_scroll or scroll
             return
@@ -246,6 +262,10 @@ class SequenceView(QAbstractScrollArea):
         if not self._pending:
             return
         self._pending = False
+        if self._wanted is not None:  # the playhead left the window while out of sight
+            index, self._wanted = self._wanted, None
+            self._window_at(index)
+            self._current = index - self._offset
         self._update_scroll_range()
         if self._pending_scroll and self._current >= 0:
             self.ensure_visible(self._current)

@@ -113,3 +113,20 @@ def test_a_sequence_export_of_a_long_timeline_says_which_messages_it_holds(
     assert window.file_menu.export_to("sequence-svg", path)
     assert path.read_text(encoding="utf-8").count("<") > 40  # drawn, not empty
     assert window.statusBar().currentMessage().endswith("(messages 481-520 of 1,000).")
+
+
+def test_out_of_sight_the_sequence_window_moves_only_when_it_is_looked_at(
+    qtbot, window: MainWindow, direct_run: RecordedRun, monkeypatch
+):
+    monkeypatch.setattr(sequence_view, "LONG_TIMELINE", 200)
+    monkeypatch.setattr(sequence_view, "WINDOW", 40)
+    sequence = window.sequence
+    window.docks["log"].raise_()
+    window.show_records(many_messages(direct_run.messages, 1_000))
+    for position in (300, 600, 900):  # scrubbing: nothing of it is read for the view
+        window.player.go_to(position)
+    assert sequence.current == 900
+    assert sequence.drawn == range(0, 40)
+    window.docks["sequence"].raise_()
+    qtbot.waitUntil(lambda: 900 in sequence.painted)
+    assert 900 in sequence.drawn
