@@ -126,22 +126,28 @@ def _parse_line_slowly(raw: bytes, last: bool) -> dict[str, Any] | str:
     return data
 
 
+def _line_record(raw: bytes, last: bool) -> Record | dict[str, Any] | str | None:
+    """What one line that is not blank holds: a record, the header's object, why it is
+    neither, or None for a line that is no record by design (a run's summary)."""
+    data = _parse_line(raw, last)
+    if isinstance(data, str):
+        return data
+    kind = data.get("type")
+    if kind == "header":
+        return data
+    if isinstance(kind, str) and kind in _IGNORED_TYPES:
+        return None
+    return _decode(data)
+
+
 def decode_lines(lines: Iterable[bytes]) -> list[Record]:
     """The records among some lines of a trace (each with its line ending), as
     `parse_lines` keeps them; a header or any line it would skip is passed over."""
     records: list[Record] = []
     for raw in lines:
-        if not raw.strip():
-            continue
-        data = _parse_line(raw, last=False)
-        if isinstance(data, str) or data.get("type") == "header":
-            continue
-        kind = data.get("type")
-        if isinstance(kind, str) and kind in _IGNORED_TYPES:
-            continue
-        decoded = _decode(data)
-        if not isinstance(decoded, str):
-            records.append(decoded)
+        found = _line_record(raw, last=False) if raw.strip() else None
+        if found is not None and not isinstance(found, dict | str):
+            records.append(found)
     return records
 
 
@@ -159,32 +165,24 @@ def parse_lines(lines: Iterable[bytes], source: str = "trace") -> LoadResult:
         following = next(pending, None)
         number += 1
         if raw.strip():
-            data = _parse_line(raw, following is None)
+            found = _line_record(raw, following is None)
             first = not seen_content
             seen_content = True
-            if isinstance(data, str):
-                if first:
-                    raise TraceFormatError(f"{source} is not a payviz trace (line 1: {data})")
-                skipped.append((number, data))
-            elif data.get("type") == "header":
+            if isinstance(found, dict):
                 if not first:
                     skipped.append((number, "a second header line"))
                 else:
-                    _check_header(data)
-                    header = data
-                    scenarios = _scenarios(data, number, skipped)
-            elif isinstance(data.get("type"), str) and data["type"] in _IGNORED_TYPES:
-                pass
-            else:
-                decoded = _decode(data)
-                if isinstance(decoded, str):
-                    if first:
-                        raise TraceFormatError(
-                            f"{source} is not a payviz trace (line {number}: {decoded})"
-                        )
-                    skipped.append((number, decoded))
-                else:
-                    records.append(decoded)
+                    _check_header(found)
+                    header = found
+                    scenarios = _scenarios(found, number, skipped)
+            elif isinstance(found, str):
+                if first:
+                    raise TraceFormatError(
+                        f"{source} is not a payviz trace (line {number}: {found})"
+                    )
+                skipped.append((number, found))
+            elif found is not None:
+                records.append(found)
         raw = following
     if not seen_content:
         raise TraceFormatError(f"{source} is empty, not a payviz trace")

@@ -143,11 +143,7 @@ class TraceTableModel(QAbstractTableModel):
 
         rows = LogRows()
         rows.open_file(path)
-        self.beginResetModel()
-        self.rows.clear()
-        self._rows = rows
-        self.current_row = -1
-        self.endResetModel()
+        self.show_rows(rows)
         return rows.skipped
 
     def show_rows(self, rows: LogRows) -> None:

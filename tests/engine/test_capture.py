@@ -25,10 +25,8 @@ def _recorder() -> tuple[Recorder, Trace]:
     return Recorder(trace, VirtualClock(start=1_800_000_000.0)), trace
 
 
-def test_a_notification_is_summarised_by_its_type_even_in_lenient_json() -> None:
-    # NaN is not JSON, but Python's json module writes and reads it: the hint still shows.
-    recorder, trace = _recorder()
-    body = b'{"type": "payment.succeeded", "data": {"amount": NaN}}'
+def _notify(recorder: Recorder, body: bytes) -> None:
+    """The processor's notification to the gateway, with this body."""
     recorder.request(
         "processor",
         "gateway",
@@ -37,6 +35,12 @@ def test_a_notification_is_summarised_by_its_type_even_in_lenient_json() -> None
         NOTIFICATION_HEADERS,
         body,
     )
+
+
+def test_a_notification_is_summarised_by_its_type_even_in_lenient_json() -> None:
+    # NaN is not JSON, but Python's json module writes and reads it: the hint still shows.
+    recorder, trace = _recorder()
+    _notify(recorder, b'{"type": "payment.succeeded", "data": {"amount": NaN}}')
     (message,) = trace.messages()
     assert message.kind == "notification"
     assert message.summary == "POST /v1/notifications (payment.succeeded)"
@@ -44,14 +48,7 @@ def test_a_notification_is_summarised_by_its_type_even_in_lenient_json() -> None
 
 def test_a_body_that_only_looks_like_json_gives_no_hint() -> None:
     recorder, trace = _recorder()
-    recorder.request(
-        "processor",
-        "gateway",
-        "POST",
-        "https://gateway.payviz.test/v1/notifications",
-        NOTIFICATION_HEADERS,
-        b'{"type": "payment.succeeded"',
-    )
+    _notify(recorder, b'{"type": "payment.succeeded"')
     exchange = recorder.request(
         "merchant", "gateway", "GET", "https://gateway.payviz.test/v1/payments/p1", {}, b""
     )
