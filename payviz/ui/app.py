@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QApplication
 
 from payviz.engine._types import DECISIONS, MODES, NOTIFY_BY_MODE
 
-from .main_window import APPLICATION, BASE_POINT_SIZE, ORGANIZATION, MainWindow
+from .main_window import APPLICATION, ORGANIZATION, MainWindow
+from .window_view import BASE_POINT_SIZE
 
 SNAPSHOT_SIZE = (1600, 1000)
 SNAPSHOT_TIMEOUT_MS = 60_000

@@ -8,11 +8,11 @@ menu (a saved session, a trace or a HAR), replayed the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -29,18 +29,15 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QLayout,
-    QMainWindow,
     QScrollArea,
     QWidget,
 )
 
-from payviz.diagrams.node_state import node_states
-from payviz.diagrams.topology import ERROR_COLOUR, OKABE_ITO
+from payviz.diagrams.topology import OKABE_ITO
 
 if TYPE_CHECKING:
     from payviz.diagrams.lazy_trace import OpenedTrace
     from payviz.engine.invariants import Violation
-    from payviz.engine.scenario import Scenario
     from payviz.engine.session import CheckoutResult
     from payviz.engine.trace import Record
 
@@ -62,25 +59,15 @@ from .file_menu import FileMenu
 from .inspector import InspectorPanel
 from .invariants_badge import InvariantsBadge, describe
 from .log_model import LogPanel, TraceFilterProxy, TraceTableModel, svg_icon
-from .narration import NarrationPanel, step_caption
+from .narration import NarrationPanel
 from .player import Player
+from .window_replay import ReplayWindow
+from .window_view import ViewWindow
 
 ORGANIZATION = APPLICATION = "payviz"
-BASE_POINT_SIZE = 11.0
-SHORTCUTS = (
-    ("Ctrl+R", "Run checkout"),
-    ("Ctrl+L", "Load test"),
-    ("Ctrl+O / Ctrl+S", "Open / save a session"),
-    ("Space", "Play / pause"),
-    ("Right / Left", "Step forward / back"),
-    ("Home / End", "Restart / go to the end"),
-    ("Ctrl+= / Ctrl+- / Ctrl+0", "Zoom in / out / reset (diagram and text)"),
-    ("F11", "Full screen"),
-)
 # The sequence view's minimum size (its `minimumSizeHint`), kept by its dock until the view
 # is made: the window's minimum size is the same before and after.
 SEQUENCE_MINIMUM = (200, 120)
-STEP_LOOKBACK = 10_000  # messages from the end searched for a step of the latest checkout
 
 
 def app_icon() -> QIcon:
@@ -102,8 +89,11 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     return area
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ReplayWindow, ViewWindow):
     """payviz's window: run a checkout, then replay it hop by hop.
+
+    This class builds the window and runs the engine; feeding the views what is shown is
+    `ReplayWindow`'s part, zoom, help and saved settings `ViewWindow`'s.
 
     Attributes:
         bridge: the EngineBridge (engine thread); player: the playhead.
@@ -328,19 +318,6 @@ class MainWindow(QMainWindow):
             self.player.play_from(self.player.length)  # follow the new checkout from its start
             self.statusBar().showMessage("Running a checkout...")
 
-    def _on_records_recorded(self, records: list[Record]) -> None:
-        from payviz.engine.trace import Message
-
-        self._live_records.extend(records)
-        if self.source is not None:  # a file is shown; the live trace waits for Run
-            return
-        self.records.extend(records)
-        self.log_model.append_records(records)
-        # The views first: a playhead waiting for these messages moves as the player gets them.
-        if self._sequence is not None:
-            self._sequence.append_messages(r for r in records if isinstance(r, Message))
-        self.player.append_records(records)
-
     def _on_invariants_checked(self, violations: list[Violation]) -> None:
         self._violations = violations
         if self.source is None:
@@ -356,70 +333,7 @@ class MainWindow(QMainWindow):
             "Step through it with the arrow keys."
         )
 
-    # -- what is shown ---------------------------------------------------------------------
-
-    def show_records(
-        self,
-        records: Sequence[Record],
-        *,
-        keylog: Mapping[str, Any] | None = None,
-        started: float | None = None,
-        scenarios: Mapping[int, Scenario] | None = None,
-        source: Path | None = None,
-    ) -> None:
-        """Replay these records in every view: an opened file's, or (source None) the live
-        session's. The playhead goes to the first message, paused."""
-        self.source = source
-        self._opened = {"keylog": dict(keylog or {}), "started": started}
-        self._opened["scenarios"] = dict(scenarios or {})
-        self.player.clear()
-        self._lazy = None
-        self.records = list(records)  # the diagram is given this very list below
-        self.log_model.clear()
-        self.log_model.append_records(self.records)
-        self.player.append_records(self.records)
-        if self._sequence is not None:
-            self._sequence.set_messages(self.player.messages)
-        self.diagram.set_records(self.records)
-        if source is None and self._violations is not None:
-            self.invariants_badge.show_result(self._violations)
-        else:
-            self.invariants_badge.clear_result()  # a file says nothing of invariants
-        title = "payviz" if source is None else f"payviz \u2014 {source.name}"
-        self.setWindowTitle(title)
-        self.player.go_to(0)
-        if not self.player.length:  # nothing to step to: the views show the empty state
-            self._on_position_changed(-1)
-
-    def show_opened(self, opened: OpenedTrace) -> None:
-        """Replay a long file read lazily (see `payviz.diagrams.lazy_trace`): the log shows
-        its rows as read, the player and the diagram read what they show."""
-        self.show_records([], keylog=opened.keylog, started=opened.started, source=opened.path)
-        self._opened["scenarios"] = dict(opened.scenarios)
-        self._lazy = opened
-        self.log_model.show_rows(opened.rows)
-        self.player.set_messages(opened.messages)
-        if self._sequence is not None:
-            self._sequence.set_messages(opened.messages)
-        self.player.go_to(0)
-
-    @property
-    def shown_records(self) -> Iterable[Record]:
-        """Every record of what is shown (a long file's are read again, in order)."""
-        return self.records if self._lazy is None else self._lazy.records
-
-    @property
-    def keylog(self) -> Mapping[str, Any]:
-        """The key log of what is shown (the inspector opens JWEs and checks signatures)."""
-        return self.bridge.keylog if self.source is None else self._opened["keylog"]
-
-    @property
-    def started_at(self) -> float | None:
-        return self.bridge.started_at if self.source is None else self._opened["started"]
-
-    @property
-    def scenarios(self) -> dict[int, Scenario]:
-        return dict(self.bridge.scenarios if self.source is None else self._opened["scenarios"])
+    # -- files, load test, faults ----------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if FileMenu.dropped_file(event.mimeData()) is not None:
@@ -482,112 +396,7 @@ class MainWindow(QMainWindow):
         if not busy:
             self.player.set_live(False)
 
-    # -- playhead --------------------------------------------------------------------------
-
-    def _on_position_changed(self, index: int) -> None:
-        message = self.player.current
-        self.log_model.set_current_row(index)
-        self.narration.show_message(message)
-        self.inspector.show_message(message, self.keylog, self.started_at)
-        self.playback_controls.set_position(index, step_caption(message))
-        if self._sequence is not None:
-            self._sequence.set_current(index)
-        if message is None:
-            self.diagram.clear()
-            self.diagram.set_records(self.records)
-            self.outcome_label.setText("")
-            return
-        records: Sequence[Record] = self.records
-        if self._lazy is not None:  # a long file: the records around the playhead only
-            records = self._lazy.records_before(index)
-            self.diagram.set_records(records)
-        duration = self.player.interval_ms(self.player.travel_ms)
-        self.diagram.show_seq(message.seq, animate=self.player.animated, duration_ms=duration)
-        self.log.show_row(index)
-        self._show_outcome(records, message.seq)
-
-    def _show_outcome(self, records: Sequence[Record], seq: int) -> None:
-        """The merchant's order as the diagram's merchant card shows it, in the status bar."""
-        state = node_states(records, seq)["merchant"]
-        colour = {"bad": ERROR_COLOUR, "good": OKABE_ITO["bluish_green"]}.get(state.tone)
-        mark = {"bad": "\u2718 ", "good": "\u2714 "}.get(state.tone, "")
-        style = f"color: {colour}; font-weight: bold" if colour else ""
-        self.outcome_label.setStyleSheet(style)
-        self.outcome_label.setText(f"Merchant: {mark}" + " \u00b7 ".join(state.lines))
-
-    def go_to_step(self, step: int | None) -> None:
-        """Move to the last message of `step` in the latest checkout (None: the very end)."""
-        messages = self.player.messages
-        if not messages:
-            return
-        latest = messages[-1].checkout
-        # From the end back, and not forever: a long file's messages are read one by one.
-        last = len(messages) - 1
-        for index in range(last, max(-1, last - STEP_LOOKBACK), -1):
-            message = messages[index]
-            if message.checkout == latest and (step is None or message.step == step):
-                self.player.go_to(index)
-                return
-        self.player.go_to(last)
-
-    # -- view ------------------------------------------------------------------------------
-
-    def _apply_font(self) -> None:
-        font = self.font()
-        font.setPointSizeF(BASE_POINT_SIZE * self._scale)
-        self.setFont(font)
-
-    def _set_scale(self, scale: float) -> None:
-        self._scale = min(2.5, max(0.8, scale))
-        self._apply_font()
-        self.narration.set_scale(self._scale)
-        self.inspector.set_scale(self._scale)
-        if self._sequence is not None:
-            self._sequence.set_scale(self._scale)
-
-    def zoom_in(self) -> None:
-        self.diagram.zoom_in()
-        self._set_scale(self._scale * 1.1)
-
-    def zoom_out(self) -> None:
-        self.diagram.zoom_out()
-        self._set_scale(self._scale / 1.1)
-
-    def reset_zoom(self) -> None:
-        self.diagram.reset_zoom()
-        self._set_scale(1.0)
-
-    def toggle_full_screen(self) -> None:
-        self.showNormal() if self.isFullScreen() else self.showFullScreen()
-
-    def show_shortcuts(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
-
-    def show_about(self) -> None:
-        from PySide6.QtWidgets import QMessageBox
-
-        QMessageBox.about(
-            self,
-            "About payviz",
-            "<h3>payviz</h3><p>See how an online card payment really works: five parties "
-            "as real HTTP services, every message recorded and replayed hop by hop.</p>",
-        )
-
-    # -- settings --------------------------------------------------------------------------
-
-    def _restore_settings(self) -> bool:
-        """Geometry, docks and speed from the last session; False if there was none."""
-        geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        speed = self.settings.value("player/speed")
-        if speed is not None:
-            self.player.set_speed(float(speed))
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        return isinstance(state, QByteArray) and self.restoreState(state)
+    # -- on screen -------------------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -615,12 +424,6 @@ class MainWindow(QMainWindow):
         QApplication.setWindowIcon(app_icon())
         self._make_panels()
         self.bridge.start()
-
-    def save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("player/speed", self.player.speed)
-        self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
