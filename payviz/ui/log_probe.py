@@ -30,7 +30,8 @@ from payviz.engine.scenario import Scenario
 from payviz.engine.session import Session
 from payviz.engine.trace import SCHEMA_VERSION, Message, Record, encode_line
 
-from .log_model import LogPanel, TraceFilterProxy, TraceTableModel
+from .log_filter import TraceFilterProxy
+from .log_model import LogPanel, TraceTableModel
 
 FILTER_TEXT = "decline"
 OPENS = 3

@@ -58,7 +58,8 @@ from .diagram import DiagramView, LegendWidget
 from .file_menu import FileMenu
 from .inspector import InspectorPanel
 from .invariants_badge import InvariantsBadge, describe
-from .log_model import LogPanel, TraceFilterProxy, TraceTableModel, svg_icon
+from .log_filter import TraceFilterProxy
+from .log_model import LogPanel, TraceTableModel, svg_icon
 from .narration import NarrationPanel
 from .player import Player
 from .window_replay import ReplayWindow

@@ -16,12 +16,12 @@ from payviz.diagrams.session_file import save_session
 from payviz.diagrams.trace_io import TraceFormatError, load_trace
 from payviz.engine.scenario import Scenario
 from payviz.engine.trace import Message, read_trace
+from payviz.ui.log_filter import TraceFilterProxy
 from payviz.ui.log_model import (
     COLUMNS,
     CURRENT_ROLE,
     MESSAGE_ROLE,
     LogPanel,
-    TraceFilterProxy,
     TraceTableModel,
 )
 from tests.conftest import RecordedRun
