@@ -72,6 +72,7 @@ class VirtualClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._jumper: asyncio.Handle | None = None
+        self._waited = 0  # loop iterations the pending jumper has waited for ready work
 
     def now(self) -> float:
         return self._now
@@ -99,22 +100,40 @@ class VirtualClock:
         await waiter
 
     def _idle_until(self, loop: asyncio.AbstractEventLoop, due: float) -> bool:
-        """Whether no other work is ready and no other sleeper is due by `due`."""
-        if self._jumper is not None or getattr(loop, "_ready", True):
+        """Whether no other work is ready and no other sleeper is due by `due`.
+
+        The clock's own pending jump does not count as other work: with nothing else
+        ready, it would run next, find the loop idle and wake the earliest sleeper, which
+        is this one; this sleeper then goes on with a fresh jump pending. So when the jump
+        is all there is, time moves now and the jump starts waiting afresh, the same.
+        """
+        ready = getattr(loop, "_ready", None)  # CPython's queue of runnable callbacks
+        if ready is None:
+            return False
+        jumper = self._jumper
+        if jumper is None:
+            if ready:
+                return False
+        elif len(ready) != 1 or ready[0] is not jumper:
             return False
         sleepers = self._sleepers
         while sleepers and sleepers[0][2].done():
             heapq.heappop(sleepers)  # cancelled sleepers
-        return not sleepers or sleepers[0][0] > due
+        if sleepers and sleepers[0][0] <= due:
+            return False
+        self._waited = 0
+        return True
 
     def _schedule_jump(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._jumper is None:
-            self._jumper = loop.call_soon(self._jump_when_idle, loop, 0)
+            self._waited = 0
+            self._jumper = loop.call_soon(self._jump_when_idle, loop)
 
-    def _jump_when_idle(self, loop: asyncio.AbstractEventLoop, waited: int) -> None:
+    def _jump_when_idle(self, loop: asyncio.AbstractEventLoop) -> None:
         ready = getattr(loop, "_ready", None)  # CPython's queue of runnable callbacks
-        if ready and waited < self.PATIENCE:
-            self._jumper = loop.call_soon(self._jump_when_idle, loop, waited + 1)
+        if ready and self._waited < self.PATIENCE:
+            self._waited += 1
+            self._jumper = loop.call_soon(self._jump_when_idle, loop)
             return
         self._jumper = None
         while self._sleepers and self._sleepers[0][2].done():
