@@ -56,7 +56,13 @@ class CapturingTransport(httpx.AsyncBaseTransport):
         response = await self._inner.handle_async_request(request)
         content = await response.aread()
         await response.aclose()
-        return httpx.Response(response.status_code, headers=response.headers, content=content)
+        # Read and closed, the response is handed on as it came, its body in memory: what
+        # `httpx.Response(status, headers=..., content=content)` made of it, without
+        # copying the headers and reading the body a second time. Like that copy, it says
+        # how long the body is when the server did not.
+        if content and "content-length" not in response.headers:
+            response.headers["Content-Length"] = str(len(content))
+        return response
 
     def _record(
         self, exchange: Exchange, response: httpx.Response, error: str | None = None

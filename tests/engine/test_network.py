@@ -51,3 +51,31 @@ def test_a_cookie_an_actor_sets_is_sent_back_and_headers_are_recorded_whole() ->
     login = next(m for m in messages if m.direction == "response" and m.headers.get("set-cookie"))
     assert login.headers["set-cookie"] == "session=s1; Path=/"
     assert login.headers["x-trace"] == "one, two"  # repeated headers joined, as dict() does
+
+
+def test_an_answer_without_a_length_is_recorded_and_handed_on_with_one() -> None:
+    async def app(scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        await receive()
+        body = b"" if scope["path"] == "/empty" else b"plain words"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    async def go() -> tuple[list[tuple[bytes, dict[str, str]]], list[Message]]:
+        trace = Trace()
+        clock = VirtualClock()
+        network = Network(Recorder(trace, clock), clock)
+        network.register("merchant", app)
+        client = network.client("browser")
+        answers = []
+        try:
+            for path in ("/words", "/empty"):
+                response = await client.get(network.url("merchant", path))
+                answers.append((response.content, dict(response.headers)))
+        finally:
+            await network.close()
+        return answers, trace.messages()
+
+    answers, messages = asyncio.run(go())
+    assert answers == [(b"plain words", {"content-length": "11"}), (b"", {})]
+    recorded = [(m.body, m.headers) for m in messages if m.direction == "response"]
+    assert recorded == [("plain words", {"content-length": "11"}), ("", {})]
