@@ -79,3 +79,34 @@ def test_an_answer_without_a_length_is_recorded_and_handed_on_with_one() -> None
     assert answers == [(b"plain words", {"content-length": "11"}), (b"", {})]
     recorded = [(m.body, m.headers) for m in messages if m.direction == "response"]
     assert recorded == [("plain words", {"content-length": "11"}), ("", {})]
+
+
+def test_endpoints_parsed_once_are_the_urls_asked_for_and_no_query_is_kept() -> None:
+    from payviz.engine import network as wire
+
+    async def app(scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def go() -> list[Message]:
+        trace = Trace()
+        clock = VirtualClock()
+        network = Network(Recorder(trace, clock), clock)
+        network.register("gateway", app)
+        client = network.client("merchant")
+        try:
+            for _ in range(2):
+                await client.post(network.url("gateway", "/v1/payments"), content=b"{}")
+            await client.get(network.url("gateway", "/pay?card=4242424242424242"))
+        finally:
+            await network.close()
+        return trace.messages()
+
+    messages = asyncio.run(go())
+    assert [m.url for m in messages if m.direction == "request"] == [
+        "https://gateway.payviz.test/v1/payments",
+        "https://gateway.payviz.test/v1/payments",
+        "https://gateway.payviz.test/pay?card=424242******4242",
+    ]
+    assert not any("4242424242424242" in text for text in wire._PARSED_URLS)
