@@ -22,7 +22,13 @@ from .clock import Clock
 from .context import CURRENT_RUN, RUN_HEADER
 from .jwe import looks_like_jwe
 from .steps import Step, classify
-from .trace import Trace, make_message, make_state
+from .trace import (
+    Trace,
+    make_message,
+    make_message_unwritten,
+    make_state,
+    make_state_unwritten,
+)
 
 HIDDEN_HEADERS = frozenset({RUN_HEADER})
 
@@ -135,7 +141,8 @@ class Recorder:
         with trace.lock:
             ts = self.clock.now() - self.started
             seq = len(trace.records) + 1
-            trace.append_held(*make_state(seq, ts, checkout, party, key, value, note))
+            make = make_state if trace.writing else make_state_unwritten
+            trace.append_held(*make(seq, ts, checkout, party, key, value, note))
 
     def _message(
         self,
@@ -169,8 +176,9 @@ class Recorder:
         trace = self.trace
         with trace.lock:
             ts = _to_microsecond(self.clock.now() - self.started)
+            make = make_message if trace.writing else make_message_unwritten
             trace.append_held(
-                *make_message(
+                *make(
                     len(trace.records) + 1,
                     ts,
                     run.checkout,

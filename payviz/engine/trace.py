@@ -129,8 +129,9 @@ def encode_line(item: Record | dict[str, Any]) -> bytes:
         return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _record_maker(cls: type[Any]) -> Callable[..., tuple[Any, bytes]]:
-    """A constructor for `cls` that returns the record and its line of the trace file.
+def _record_maker(cls: type[Any], lines: bool = True) -> Callable[..., Any]:
+    """A constructor for `cls` that returns the record and its line of the trace file
+    (with `lines` false, None in place of the line: for a trace kept in memory only).
 
     It takes every field but `type` positionally, in order, with no defaults. A frozen
     dataclass's `__init__` stores each field through `object.__setattr__` by name, which
@@ -158,13 +159,19 @@ def _record_maker(cls: type[Any]) -> Callable[..., tuple[Any, bytes]]:
             *(f"    __record.{name} = {name}" for name in given),
             f"    __record.type = {kind!r}",
             "    __record.__class__ = __cls",
-            "    try:",
-            "        __line = __dumps({"
-            + ", ".join(f"{name!r}: {name}" for name in given)
-            + f", 'type': {kind!r}}}, option=__options)",
-            "    except __JSONEncodeError:",
-            "        __line = __encode_line(__record)",
-            "    return __record, __line",
+            *(
+                [
+                    "    try:",
+                    "        __line = __dumps({"
+                    + ", ".join(f"{name!r}: {name}" for name in given)
+                    + f", 'type': {kind!r}}}, option=__options)",
+                    "    except __JSONEncodeError:",
+                    "        __line = __encode_line(__record)",
+                    "    return __record, __line",
+                ]
+                if lines
+                else ["    return __record, None"]
+            ),
         ]
     )
     scope: dict[str, Any] = {
@@ -176,12 +183,17 @@ def _record_maker(cls: type[Any]) -> Callable[..., tuple[Any, bytes]]:
         "__encode_line": encode_line,
     }
     exec(source, scope)  # the source is made above, of the dataclass's field names
-    make: Callable[..., tuple[Any, bytes]] = scope["make"]
+    make: Callable[..., Any] = scope["make"]
     return make
 
 
 make_message: Callable[..., tuple[Message, bytes]] = _record_maker(Message)
 make_state: Callable[..., tuple[StateChange, bytes]] = _record_maker(StateChange)
+# The same, for a trace with no file: a line nobody writes is not made (None in its place).
+make_message_unwritten: Callable[..., tuple[Message, None]] = _record_maker(Message, lines=False)
+make_state_unwritten: Callable[..., tuple[StateChange, None]] = _record_maker(
+    StateChange, lines=False
+)
 
 
 def _record_builder(cls: type[Any]) -> tuple[frozenset[str], Callable[[dict[str, Any]], Any]]:
@@ -244,8 +256,12 @@ class Trace:
         # mid-run leaves every record before it in the file (no buffer to flush).
         self._sink: FileIO | None = None
         self.path = path
+        # Whether appended records are written out: whoever makes a record makes its line
+        # only then (`make_message` or `make_message_unwritten`, ...).
+        self.writing = False
         if path is not None:
             self._sink = path.open("wb", buffering=0)
+            self.writing = True
             header = encode_line(
                 {"type": "header", "schema": SCHEMA_VERSION, "generator": "payviz"}
             )
@@ -265,7 +281,7 @@ class Trace:
         for listener in self._listeners:
             listener(record)
 
-    def append_held(self, record: Record, line: bytes) -> None:
+    def append_held(self, record: Record, line: bytes | None) -> None:
         """`append`, for a caller that holds `lock` (it numbered the record under it); the
         listeners hear of the record before the lock is released, so in order."""
         self._store(record, line)
@@ -293,6 +309,7 @@ class Trace:
         return (r for r in self.records if isinstance(r, StateChange))
 
     def close(self) -> None:
+        self.writing = False
         if self._sink is not None:
             self._sink.close()
             self._sink = None

@@ -18,7 +18,9 @@ from payviz.engine.trace import (
     Trace,
     encode_line,
     make_message,
+    make_message_unwritten,
     make_state,
+    make_state_unwritten,
     read_trace,
     record_from_json,
 )
@@ -80,6 +82,29 @@ def test_records_made_with_their_line_are_the_records_and_lines_of_their_fields(
     assert state == StateChange(*state_fields)
     assert line == encode_line(state)
     assert b"1180591620717411303424" in line
+
+
+def test_records_for_a_trace_without_a_file_are_the_same_records_without_a_line(
+    tmp_path: Path,
+) -> None:
+    message_fields: tuple[Any, ...] = (
+        *(1, 0.5, 1, "direct", "merchant", "gateway", 1, "User checkout", "request", "http"),
+        *(2, "POST /v1/payments", "request", False, "POST", "https://gateway/v1/payments"),
+        *(None, {"content-type": "application/json"}, "{}", None, {}, None, None),
+    )
+    message, line = make_message_unwritten(*message_fields)
+    assert (message, line) == (make_message(*message_fields)[0], None)
+    assert type(message) is Message
+    state_fields: tuple[Any, ...] = (2, 0.5, 1, "bank", "account", {"balance_minor": 2**70}, "")
+    state, line = make_state_unwritten(*state_fields)
+    assert (state, line) == (StateChange(*state_fields), None)
+    assert not Trace().writing
+    written = Trace(tmp_path / "t.jsonl")
+    assert written.writing
+    written.append(state)  # a record without its line is encoded on the way to the file
+    written.close()
+    assert not written.writing
+    assert read_trace(tmp_path / "t.jsonl") == [state]
 
 
 def test_appending_writes_each_line_at_once(tmp_path: Path) -> None:
