@@ -562,3 +562,22 @@ def test_within_returns_an_answer_in_time(clock: VirtualClock) -> None:
         return "00"
 
     assert asyncio.run(clock.within(answer(), 10)) == "00"
+
+
+# -- the scripted browser's reading of a page ----------------------------------------------
+
+
+def test_a_page_is_read_for_its_forms_and_the_text_of_its_ids() -> None:
+    from payviz.engine.actors.browser import Form, read_html
+
+    page = (
+        "<!doctype html><p id=lead>Pay <!-- note --><b id=sum>19.99</b></p>"
+        "<input name=outside value=1><FORM METHOD=Post ACTION=/pay><input name=card>"
+        "<input id=bare><input name='' value=x><input name=exp value='12/30'></FORM>"
+        "<form><input name=q></form><p id=lead>again</p>"
+    )
+    forms, ids = read_html(page)
+    assert forms == [Form("/pay", "post", {"card": "", "exp": "12/30"}), Form("", "get", {"q": ""})]
+    assert list(ids.items()) == [("lead", "again"), ("sum", "19.99"), ("bare", "")]
+    for nothing in ("", "   ", "<!-- only a comment -->"):
+        assert read_html(nothing) == ([], {})
