@@ -22,7 +22,7 @@ from typing import Any, Final, get_args
 import orjson
 
 from payviz.engine._types import PARTIES, Direction, Protocol
-from payviz.engine.trace import SCHEMA_VERSION, Message, Record, record_from_json
+from payviz.engine.trace import SCHEMA_VERSION, Message, Record, StateChange, record_from_json
 
 # Lines of a known kind that carry no record: `payviz run --format json` ends with one.
 _IGNORED_TYPES: Final = frozenset({"summary"})
@@ -67,19 +67,71 @@ def _check_header(data: dict[str, Any]) -> None:
         )
 
 
+# Each field of a Message and the JSON types it may hold (a bool is not a number here).
+_NUMBER: Final = (int, float)
+_TEXT_OR_NULL: Final = (str, type(None))
+_MESSAGE_TYPES: Final[tuple[tuple[str, tuple[type, ...]], ...]] = (
+    ("seq", (int,)),
+    ("ts", _NUMBER),
+    ("checkout", (int,)),
+    ("mode", (str,)),
+    ("step", (int,)),
+    ("title", (str,)),
+    ("exchange", (int,)),
+    ("summary", (str,)),
+    ("kind", (str,)),
+    ("encrypted", (bool,)),
+    ("method", _TEXT_OR_NULL),
+    ("url", _TEXT_OR_NULL),
+    ("status", (int, type(None))),
+    ("body", (str,)),
+    ("mti", _TEXT_OR_NULL),
+    ("raw", _TEXT_OR_NULL),
+    ("error", _TEXT_OR_NULL),
+)
+
+
+def _wrong_type(value: Any, kinds: tuple[type, ...]) -> bool:
+    return not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+
+
+def _text_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    )
+
+
 def check_message(record: Message) -> str | None:
     """Why a decoded message cannot be shown, or None. Types are not checked by the
-    dataclass, and a wrong party or direction would only fail later, inside a view."""
-    if not isinstance(record.seq, int) or not isinstance(record.step, int):
-        return "seq and step must be integers"
+    dataclass, and a field of the wrong type, party or direction would only fail later,
+    inside a view or an export."""
+    for name, kinds in _MESSAGE_TYPES:
+        if _wrong_type(getattr(record, name), kinds):
+            wanted = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            return f"{name} must be {wanted.replace('int or float', 'a number')}"
+    if not isinstance(record.src, str) or not isinstance(record.dst, str):
+        return "src and dst must be party names"
     if record.src not in PARTIES or record.dst not in PARTIES:
         return f"unknown party in {record.src!r} -> {record.dst!r}"
-    if record.direction not in _DIRECTIONS:
+    if not isinstance(record.direction, str) or record.direction not in _DIRECTIONS:
         return f"unknown direction {record.direction!r}"
-    if record.protocol not in _PROTOCOLS:
+    if not isinstance(record.protocol, str) or record.protocol not in _PROTOCOLS:
         return f"unknown protocol {record.protocol!r}"
-    if not isinstance(record.headers, dict) or not isinstance(record.fields, dict):
-        return "headers and fields must be objects"
+    if not _text_map(record.headers) or not _text_map(record.fields):
+        return "headers and fields must be objects of text"
+    return None
+
+
+def check_state(record: StateChange) -> str | None:
+    """Why a decoded state change cannot be shown, or None (see `check_message`)."""
+    if _wrong_type(record.seq, (int,)) or _wrong_type(record.checkout, (int,)):
+        return "bad state change: seq and checkout must be integers"
+    if _wrong_type(record.ts, _NUMBER):
+        return "bad state change: ts must be a number"
+    if not isinstance(record.party, str) or record.party not in PARTIES:
+        return "bad state change: party must be a known party"
+    if not isinstance(record.key, str) or not isinstance(record.note, str):
+        return "bad state change: key and note must be text"
     return None
 
 
@@ -94,9 +146,7 @@ def _decode(data: dict[str, Any]) -> Record | str:
         return f"bad record: {str(exc).split('() ', 1)[-1]}"
     if isinstance(record, Message):
         return check_message(record) or record
-    if not isinstance(record.seq, int) or record.party not in PARTIES:
-        return "bad state change: seq must be an integer and party a known party"
-    return record
+    return check_state(record) or record
 
 
 def _parse_line(raw: bytes, last: bool) -> dict[str, Any] | str:
@@ -231,6 +281,7 @@ __all__ = [
     "LoadResult",
     "TraceFormatError",
     "check_message",
+    "check_state",
     "decode_lines",
     "describe_skipped",
     "load_trace",

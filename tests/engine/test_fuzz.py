@@ -536,6 +536,50 @@ def test_a_record_whose_type_is_not_a_string_is_skipped(tmp_path: Path) -> None:
     assert [number for number, _ in result.skipped] == [2]
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("src", ["merchant"]),
+        ("direction", {"request": 1}),
+        ("summary", ["POST /checkout"]),
+        ("url", ["https://merchant.payviz.test/checkout"]),
+        ("status", "200"),
+        ("encrypted", 1),
+        ("ts", True),
+        ("headers", {"content-type": ["text/html"]}),
+    ],
+)
+def test_a_message_with_a_field_of_the_wrong_type_is_skipped(
+    recorded: list[dict[str, Any]], tmp_path: Path, field: str, value: Any
+) -> None:
+    # found by the fuzz above: a list where a party name belongs raised TypeError in the
+    # loader, and one where text belongs broke the HAR export of what it kept
+    message = next(r for r in recorded if r["type"] == "message" and r["protocol"] == "http")
+    path = tmp_path / "odd.jsonl"
+    header = {"type": "header", "schema": 1, "generator": "payviz"}
+    lines = [header, message, {**message, field: value}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = load_trace(path)
+    assert len(result.records) == 1
+    assert [number for number, _ in result.skipped] == [3]
+    assert field in result.skipped[0][1] or "party" in result.skipped[0][1]
+    to_har(result.records)
+
+
+@pytest.mark.parametrize(("field", "value"), [("party", ["bank"]), ("key", 7), ("seq", 1.5)])
+def test_a_state_change_with_a_field_of_the_wrong_type_is_skipped(
+    recorded: list[dict[str, Any]], tmp_path: Path, field: str, value: Any
+) -> None:
+    state = next(r for r in recorded if r["type"] == "state")
+    path = tmp_path / "odd.jsonl"
+    header = {"type": "header", "schema": 1, "generator": "payviz"}
+    lines = [header, state, {**state, field: value}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = load_trace(path)
+    assert len(result.records) == 1
+    assert [number for number, _ in result.skipped] == [3]
+
+
 @pytest.mark.parametrize("field", ["notify_url", "return_url"])
 def test_a_checkout_session_with_an_unusable_url_is_refused(live: LiveSession, field: str) -> None:
     # found by the API fuzz: a notify_url httpx cannot parse was accepted, and the
