@@ -168,11 +168,14 @@ def _bank(value: Any) -> NodeState:
         return NodeState("bank", (str(value),))
     code = value.get("currency", "")
     held = value.get("held_minor") or 0
-    lines = (
-        f"balance {_money(value.get('balance_minor', 0), code)}",
-        f"on hold {_money(held, code)}" if held else "no holds",
-    )
-    return NodeState("bank", lines)
+    answer = value.get("answer")  # the last answer, in traces that have it
+    lines = [str(answer)] if answer else []
+    lines.append(f"balance {_money(value.get('balance_minor', 0), code)}")
+    if held:
+        lines.append(f"on hold {_money(held, code)}")
+    elif not answer:
+        lines.append("no holds")
+    return NodeState("bank", tuple(lines))
 
 
 # A masked card number (BIN, stars, last four) as a card shows it to its holder: the

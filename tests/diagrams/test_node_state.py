@@ -112,6 +112,41 @@ def test_bank_balance_and_holds_are_money_in_their_currency() -> None:
     assert node_states(yen, 1)["bank"].caption == "balance 150,000 JPY\non hold 1,200 JPY"
 
 
+def test_the_bank_shows_its_last_answer_above_the_balance() -> None:
+    declined = {**account(100_000, 0), "answer": "declined (51): insufficient funds"}
+    approved = {**account(100_000, 4999), "answer": "approved (00)"}
+    records = [state(1, "bank", "account", approved), state(2, "bank", "account", declined)]
+    assert node_states(records, 1)["bank"].lines == (
+        "approved (00)",
+        "balance 1,000.00 USD",
+        "on hold 49.99 USD",
+    )
+    # no hold to speak of after a decline: the answer takes that line
+    assert node_states(records, 2)["bank"].lines == (
+        "declined (51): insufficient funds",
+        "balance 1,000.00 USD",
+    )
+
+
+@pytest.mark.parametrize(
+    ("card", "answer"),
+    [
+        ("4000000000000002", "declined (05): do not honor"),
+        ("4000000000009995", "declined (51): insufficient funds"),
+    ],
+)
+def test_a_real_decline_reaches_the_bank_card(card: str, answer: str) -> None:
+    from payviz.engine.scenario import Scenario
+    from tests.conftest import record_checkout
+
+    run = record_checkout(Scenario(mode="direct", card=card))
+    bank = [r for r in run.records if isinstance(r, StateChange) and r.party == "bank"]
+    assert [s.value["answer"] for s in bank] == [answer]
+    assert bank[0].value["held_minor"] == 0
+    last = max(r.seq for r in run.records)
+    assert node_states(run.records, last)["bank"].lines[0] == answer
+
+
 def test_gateway_and_processor_show_their_last_action() -> None:
     records = [
         state(1, "gateway", "last_action", "sealed the card in a JWE"),

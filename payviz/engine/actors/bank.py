@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from .. import iso_messages as iso
 from .._types import Decision
 from ..capture import Recorder
-from ..cards import CARDS_BY_NUMBER, TEST_CARDS, mask_pan
+from ..cards import CARDS_BY_NUMBER, RESPONSE_CODES, TEST_CARDS, mask_pan
 from ..clock import Clock
 from ..context import CURRENT_RUN
 from ..faults import FaultBook, FaultPlan
@@ -47,6 +47,9 @@ class Account:
     currency: str
     balance_minor: int
     holds: dict[str, int] = field(default_factory=dict)  # STAN -> amount
+    # The bank's last answer about this account, in words ("declined (51): insufficient
+    # funds"), or None before the first: what the diagram's bank card shows.
+    answer: str | None = None
 
     @property
     def held_minor(self) -> int:
@@ -108,6 +111,7 @@ class Bank:
                 "balance_minor": account.balance_minor,
                 "held_minor": account.held_minor,
                 "currency": account.currency,
+                "answer": account.answer,
             },
         )
 
@@ -226,6 +230,9 @@ class Bank:
             account.holds[stan] = amount
             self._book(account, "hold", amount, stan)
             extra["38"] = secrets.token_hex(3).upper()
+        if account is not None and amount > 0:  # a decline is an answer too: the card
+            # shows it (a request for nothing is refused as malformed and changes nothing)
+            account.answer = authorization_answer(code)
             self._publish(account)
         if late:
             await self.clock.sleep(LATE_ANSWER_SECONDS)
@@ -247,6 +254,7 @@ class Bank:
         account.balance_minor -= amount
         self.captured[stan] = amount
         self._book(account, "debit", amount, stan)
+        account.answer = "captured (00)"
         self._publish(account)
         return self._answer(fields, "00")
 
@@ -259,10 +267,20 @@ class Bank:
         if account is not None and stan in account.holds:
             amount = account.holds.pop(stan)
             self._book(account, "release", amount, stan)
+            account.answer = "reversed: hold released"
             self._publish(account)
         # A reversal of something already released is still acknowledged: the acquirer
         # repeats 0421 until it sees a 0430, so the answer must be idempotent.
         return self._answer(fields, "00")
+
+
+def authorization_answer(code: str) -> str:
+    """An authorization's answer in words, as the bank's card shows it: "approved (00)",
+    "declined (51): insufficient funds"."""
+    if code == "00":
+        return "approved (00)"
+    reason = RESPONSE_CODES.get(code)
+    return f"declined ({code}): {reason}" if reason else f"declined ({code})"
 
 
 def format_problem(fields: dict[str, str]) -> str | None:
