@@ -139,7 +139,7 @@ class Recorder:
         checkout = CURRENT_RUN.get().checkout
         trace = self.trace
         with trace.lock:
-            ts = self.clock.now() - self.started
+            ts = _to_microsecond(self.clock.now() - self.started)
             seq = len(trace.records) + 1
             make = make_state if trace.writing else make_state_unwritten
             trace.append_held(*make(seq, ts, checkout, party, key, value, note))

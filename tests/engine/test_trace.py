@@ -62,6 +62,18 @@ def test_a_trace_file_reads_back_as_the_records_written(written: tuple[Session, 
     assert read_trace(path) == session.trace.records
 
 
+def test_every_record_is_timed_to_the_microsecond(written: tuple[Session, Path]) -> None:
+    # as docs/trace-format.md says of messages and state changes alike ("0.012", not
+    # "0.011999845504760742", the float left by subtracting two clock readings)
+    session, path = written
+    records = session.trace.records
+    assert any(isinstance(r, StateChange) for r in records)
+    assert all(r.ts == round(r.ts, 6) for r in records)
+    for line in path.read_bytes().splitlines()[1:]:
+        ts = str(orjson.loads(line)["ts"])
+        assert len(ts.partition(".")[2]) <= 6, ts
+
+
 def test_records_made_with_their_line_are_the_records_and_lines_of_their_fields() -> None:
     message_fields: tuple[Any, ...] = (
         *(3, 0.25, 2, "direct", "processor", "bank", 3, "Processor asks the bank", "request"),
