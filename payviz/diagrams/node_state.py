@@ -30,7 +30,8 @@ class NodeState(NamedTuple):
     """A party's caption at one playhead position.
 
     Attributes:
-        lines: one or two short lines of plain text, most important first.
+        lines: a few short lines of plain text (a card has room for four), most
+            important first.
         tone: how the last line reads: "idle" (nothing yet, muted), "neutral", "good"
             (drawn with a check mark) or "bad" (error colour and a cross).
     """
@@ -145,7 +146,7 @@ def _money(amount: Any, code: Any) -> str:
 
     try:
         return format_minor(int(amount), str(code))
-    except (AmountError, TypeError, ValueError):
+    except (AmountError, TypeError, ValueError, OverflowError):  # 1e400 reads as infinity
         return f"{amount} {code}"
 
 

@@ -14,6 +14,7 @@ Accepted input: the file `Trace` writes (a header line, then records), a saved s
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from payviz.engine.trace import SCHEMA_VERSION, Message, Record, StateChange, re
 _IGNORED_TYPES: Final = frozenset({"summary"})
 _DIRECTIONS: Final = frozenset(get_args(Direction))
 _PROTOCOLS: Final = frozenset(get_args(Protocol))
+_PARTY_NAMES: Final = frozenset(PARTIES)
 
 
 class TraceFormatError(ValueError):
@@ -75,8 +77,12 @@ _MESSAGE_TYPES: Final[tuple[tuple[str, tuple[type, ...]], ...]] = (
     ("ts", _NUMBER),
     ("checkout", (int,)),
     ("mode", (str,)),
+    ("src", (str,)),
+    ("dst", (str,)),
     ("step", (int,)),
     ("title", (str,)),
+    ("direction", (str,)),
+    ("protocol", (str,)),
     ("exchange", (int,)),
     ("summary", (str,)),
     ("kind", (str,)),
@@ -89,48 +95,85 @@ _MESSAGE_TYPES: Final[tuple[tuple[str, tuple[type, ...]], ...]] = (
     ("raw", _TEXT_OR_NULL),
     ("error", _TEXT_OR_NULL),
 )
+_OPTIONAL_TEXT: Final = frozenset({str, type(None)})
+_ONLY_TEXT: Final = frozenset({str})
+_TIME: Final = frozenset({int, float})
+
+
+def _texts(value: Any) -> bool:
+    """Whether `value` is an object of text (keys are text in any JSON object)."""
+    return type(value) is dict and set(map(type, value.values())) <= _ONLY_TEXT
 
 
 def _wrong_type(value: Any, kinds: tuple[type, ...]) -> bool:
-    return not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
-
-
-def _text_map(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    )
+    return type(value) not in kinds
 
 
 def check_message(record: Message) -> str | None:
     """Why a decoded message cannot be shown, or None. Types are not checked by the
     dataclass, and a field of the wrong type, party or direction would only fail later,
-    inside a view or an export."""
+    inside a view or an export. (One test of every field first, as good lines are the
+    rule and this runs for each; the reason is worked out for a line that fails it.)"""
+    r = record
+    if (
+        type(r.seq) is int
+        and type(r.checkout) is int
+        and type(r.step) is int
+        and type(r.exchange) is int
+        and type(r.ts) in _TIME
+        and math.isfinite(r.ts)
+        and type(r.src) is str
+        and type(r.dst) is str
+        and type(r.direction) is str
+        and type(r.protocol) is str
+        and r.src in _PARTY_NAMES
+        and r.dst in _PARTY_NAMES
+        and r.direction in _DIRECTIONS
+        and r.protocol in _PROTOCOLS
+        and type(r.mode) is str
+        and type(r.title) is str
+        and type(r.summary) is str
+        and type(r.kind) is str
+        and type(r.body) is str
+        and type(r.encrypted) is bool
+        and type(r.method) in _OPTIONAL_TEXT
+        and type(r.url) in _OPTIONAL_TEXT
+        and type(r.mti) in _OPTIONAL_TEXT
+        and type(r.raw) in _OPTIONAL_TEXT
+        and type(r.error) in _OPTIONAL_TEXT
+        and (r.status is None or type(r.status) is int)
+        and _texts(r.headers)
+        and _texts(r.fields)
+    ):
+        return None
+    return _message_problem(r)
+
+
+def _message_problem(record: Message) -> str:
     for name, kinds in _MESSAGE_TYPES:
         if _wrong_type(getattr(record, name), kinds):
             wanted = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
             return f"{name} must be {wanted.replace('int or float', 'a number')}"
-    if not isinstance(record.src, str) or not isinstance(record.dst, str):
-        return "src and dst must be party names"
-    if record.src not in PARTIES or record.dst not in PARTIES:
+    if not math.isfinite(record.ts):
+        return f"ts must be a finite number, not {record.ts}"
+    if record.src not in _PARTY_NAMES or record.dst not in _PARTY_NAMES:
         return f"unknown party in {record.src!r} -> {record.dst!r}"
-    if not isinstance(record.direction, str) or record.direction not in _DIRECTIONS:
+    if record.direction not in _DIRECTIONS:
         return f"unknown direction {record.direction!r}"
-    if not isinstance(record.protocol, str) or record.protocol not in _PROTOCOLS:
+    if record.protocol not in _PROTOCOLS:
         return f"unknown protocol {record.protocol!r}"
-    if not _text_map(record.headers) or not _text_map(record.fields):
-        return "headers and fields must be objects of text"
-    return None
+    return "headers and fields must be objects of text"
 
 
 def check_state(record: StateChange) -> str | None:
     """Why a decoded state change cannot be shown, or None (see `check_message`)."""
-    if _wrong_type(record.seq, (int,)) or _wrong_type(record.checkout, (int,)):
+    if type(record.seq) is not int or type(record.checkout) is not int:
         return "bad state change: seq and checkout must be integers"
-    if _wrong_type(record.ts, _NUMBER):
-        return "bad state change: ts must be a number"
-    if not isinstance(record.party, str) or record.party not in PARTIES:
+    if type(record.ts) not in _TIME or not math.isfinite(record.ts):
+        return "bad state change: ts must be a finite number"
+    if type(record.party) is not str or record.party not in _PARTY_NAMES:
         return "bad state change: party must be a known party"
-    if not isinstance(record.key, str) or not isinstance(record.note, str):
+    if type(record.key) is not str or type(record.note) is not str:
         return "bad state change: key and note must be text"
     return None
 

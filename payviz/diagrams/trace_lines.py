@@ -10,10 +10,13 @@ share one (a checkout's messages look like the last checkout's), so only the fir
 each look has its leading keys parsed and checked. A line's end is compared with the end
 of a plain HTTP message; any other end (an ISO 8583 answer with its field 39, an error) is
 parsed from `"mti"` on. A line's seq and time are read when its row is shown
-(`read_head`), its headers and body when it is inspected (`read_message`); a line damaged
-only there is found then. Any other line (a header, one written by another tool, a damaged
-one) goes through the JSON parser and the checks `load_trace` makes, so both readers keep
-and skip the same lines; state changes are not rows and are passed over.
+(`read_head`), the rest when it is inspected (`read_message`). A line damaged only in what
+its row does not show (its checkout or exchange number, headers, body, ISO 8583 fields) is
+found then: `load_trace` skips it at once, this reader keeps its row, which then reads as
+a line that no longer reads whole, and what is saved or exported from such a file leaves
+it out, as `load_trace` does. Any other line (a header, one written by another tool, a
+damaged one) goes through the JSON parser and the checks `load_trace` makes, so both
+readers keep and skip the same lines; state changes are not rows and are passed over.
 """
 
 from __future__ import annotations

@@ -193,6 +193,9 @@ def test_odd_values_still_make_a_caption() -> None:
     states = node_states(records, 2)
     assert "ord_41" in states["merchant"].caption
     assert states["bank"].lines[0] == "balance 5 XXX"
+    # a number JSON reads as infinity (1e400) is shown as it is, not a crash
+    huge = [state(1, "bank", "account", {"balance_minor": float("inf"), "currency": "USD"})]
+    assert node_states(huge, 1)["bank"].lines[0] == "balance inf USD"
 
 
 # -- tokens ------------------------------------------------------------------------------

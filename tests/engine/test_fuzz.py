@@ -546,6 +546,9 @@ def test_a_record_whose_type_is_not_a_string_is_skipped(tmp_path: Path) -> None:
         ("status", "200"),
         ("encrypted", 1),
         ("ts", True),
+        ("ts", float("nan")),
+        ("ts", float("inf")),
+        ("exchange", "3"),
         ("headers", {"content-type": ["text/html"]}),
     ],
 )
@@ -566,7 +569,10 @@ def test_a_message_with_a_field_of_the_wrong_type_is_skipped(
     to_har(result.records)
 
 
-@pytest.mark.parametrize(("field", "value"), [("party", ["bank"]), ("key", 7), ("seq", 1.5)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("party", ["bank"]), ("key", 7), ("seq", 1.5), ("ts", float("nan"))],
+)
 def test_a_state_change_with_a_field_of_the_wrong_type_is_skipped(
     recorded: list[dict[str, Any]], tmp_path: Path, field: str, value: Any
 ) -> None:

@@ -574,10 +574,13 @@ def test_a_page_is_read_for_its_forms_and_the_text_of_its_ids() -> None:
         "<!doctype html><p id=lead>Pay <!-- note --><b id=sum>19.99</b></p>"
         "<input name=outside value=1><FORM METHOD=Post ACTION=/pay><input name=card>"
         "<input id=bare><input name='' value=x><input name=exp value='12/30'></FORM>"
-        "<form><input name=q></form><p id=lead>again</p>"
+        "<form><input name=q></form><p id=tail>again</p>"
     )
     forms, ids = read_html(page)
     assert forms == [Form("/pay", "post", {"card": "", "exp": "12/30"}), Form("", "get", {"q": ""})]
-    assert list(ids.items()) == [("lead", "again"), ("sum", "19.99"), ("bare", "")]
+    # an element's text is its own and its children's, a comment's left out
+    assert ids == {"lead": "Pay 19.99", "sum": "19.99", "bare": "", "tail": "again"}
+    # an id given twice: the later element's text
+    assert read_html("<p id=a>one</p><p id=a>two</p>")[1] == {"a": "two"}
     for nothing in ("", "   ", "<!-- only a comment -->"):
         assert read_html(nothing) == ([], {})
