@@ -89,14 +89,15 @@ def _json_hint(data: dict[str, Any] | None) -> str:
 # A message's step depends on its mode, parties, operation, direction and status only,
 # and most recur from one checkout to the next: remembered, classifying one costs a lookup
 # instead of a walk through the rules.
-_StepKey = tuple[Mode, Party, Party, str, Direction, int | None]
+_StepKey = tuple[Mode, Party, Party, str, Direction, int | None, bool]
 _STEPS: dict[_StepKey, Step] = {}
 _STEPS_MAX_ENTRIES = 4096
 
 
 def _step(key: _StepKey) -> Step:
-    """The step of the messages of `key` (mode, requester, responder, operation, direction
-    and a response's status), worked out and remembered."""
+    """The step of the messages of `key` (mode, requester, responder, operation, direction,
+    a response's status and whether a redirect leaves the order pending), worked out and
+    remembered."""
     step = classify(*key)
     if len(_STEPS) >= _STEPS_MAX_ENTRIES:
         _STEPS.clear()
@@ -134,9 +135,17 @@ class Recorder:
         self.clock = clock
         self.started = clock.now()
         self._exchange_ids = itertools.count(1)
+        # Checkouts whose order is pending, as the merchant last said: a redirect sent then
+        # leaves the customer waiting (see `steps`), not looking at the outcome.
+        self._pending: set[int] = set()
 
     def state(self, party: Party, key: str, value: Any, note: str = "") -> None:
         checkout = CURRENT_RUN.get().checkout
+        if key == "order" and party == "merchant":
+            if isinstance(value, dict) and value.get("status") == "pending":
+                self._pending.add(checkout)
+            else:
+                self._pending.discard(checkout)
         trace = self.trace
         with trace.lock:
             ts = _to_microsecond(self.clock.now() - self.started)
@@ -166,7 +175,8 @@ class Recorder:
         mode = run.mode
         requester = exchange.requester
         responder = exchange.responder
-        key = (mode, requester, responder, exchange.operation, direction, status)
+        pending = status == 303 and run.checkout in self._pending
+        key = (mode, requester, responder, exchange.operation, direction, status, pending)
         step = _STEPS.get(key) or _step(key)
         # A summary quotes the request path and an error may quote anything: mask them too.
         summary = summary if summary in _CLEAN else _redacted(summary)

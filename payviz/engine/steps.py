@@ -138,6 +138,7 @@ class _Rule:
     direction: Direction | None
     step: int
     status: int | None = None  # a response's status, when the rule is for that one only
+    pending: bool | None = None  # whether the order is still pending, when that matters
 
 
 def _r(mode: Mode, src: Party, dst: Party, pattern: str, step: int) -> _Rule:
@@ -152,6 +153,9 @@ def _resp(mode: Mode, src: Party, dst: Party, pattern: str, step: int) -> _Rule:
 # may give the response a later step than the request. First match wins.
 _RULES: tuple[_Rule, ...] = (
     # direct: the seed's "Handshake", steps 1-7
+    # The shop's answer to Pay: the result page once the order is paid or failed, but the
+    # order page while it is pending (an asynchronous answer is still to come).
+    _Rule("direct", "browser", "merchant", r"POST /checkout", "response", 1, 303, True),
     _resp("direct", "browser", "merchant", r"POST /checkout", 7),
     _r("direct", "browser", "merchant", r"(GET|POST) /(checkout|cart)?$", 1),
     _r("direct", "browser", "merchant", r"POST /checkout", 1),
@@ -195,13 +199,16 @@ def classify(
     operation: str,
     direction: Direction,
     status: int | None = None,
+    pending: bool = False,
 ) -> Step:
     """The step of one message.
 
     `requester`/`responder` are the parties of the exchange (for a response, the request's
     src and dst); `operation` is "METHOD /path", "iso:MTI" of the request, or "EMAIL";
-    `status` is a response's HTTP status (a few rules are for one status only). Messages
-    the table does not name belong to the flow's first step.
+    `status` is a response's HTTP status (a few rules are for one status only); `pending`
+    whether the checkout's order was still pending when the message was sent (one rule
+    tells the shop's answer to Pay apart by it). Messages the table does not name belong
+    to the flow's first step.
     """
     for rule, regex in _COMPILED:
         if rule.mode != mode or rule.src != requester or rule.dst != responder:
@@ -209,6 +216,8 @@ def classify(
         if rule.direction is not None and rule.direction != direction:
             continue
         if rule.status is not None and rule.status != status:
+            continue
+        if rule.pending is not None and rule.pending != pending:
             continue
         if regex.match(operation):
             return step_info(mode, rule.step)

@@ -251,6 +251,22 @@ def test_async_notification_marks_the_order_paid(live: LiveSession) -> None:
     assert source.startswith("notification msg_"), "paid because the notification said so"
 
 
+@pytest.mark.parametrize(("notify", "step"), [("async", 1), ("sync", 7)])
+def test_the_shops_answer_to_pay_is_the_step_its_order_is_at(
+    live: LiveSession, notify: str, step: int
+) -> None:
+    # With an asynchronous answer the shop sends the customer to the order page while the
+    # order is still pending: that ends the checkout (step 1); with a synchronous one the
+    # order is paid first, and the same redirect shows the outcome (step 7).
+    first = live.session.trace.next_seq()
+    live.run(live.session.run_checkout(Scenario(mode="direct", notify=notify)))  # type: ignore[arg-type]
+    [redirect] = [m for m in live.messages_since(first) if m.src == "merchant" and m.status == 303]
+    assert (redirect.step, redirect.title) == (
+        step,
+        "User checkout" if step == 1 else "Merchant updates the order",
+    )
+
+
 @pytest.mark.parametrize(
     "card",
     [
