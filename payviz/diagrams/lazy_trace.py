@@ -4,11 +4,12 @@ Opened from the File menu, a trace of a million messages is about a gigabyte; de
 every line (`open_session`) took 20 s and 3 KB a message before the window showed it.
 From `LAZY_FROM_BYTES` on, a file is opened as the log opens one (`LogRows.open_file`: one
 pass, no message decoded, two cores), and every view reads only what it shows: the
-player a message when the playhead reaches it, the diagram the records of the messages
-before the playhead, as far back as its captions need (each server's last state change,
-up to 4,096 messages back: a server that changed nothing in so long, a gateway through a
-run of hosted checkouts, shows as idle where a file read whole shows its last change,
-however old), saving and exporting the file's records one line after another.
+player a message when the playhead reaches it, the diagram the records of the 64 messages
+before the playhead and, for a server that changed nothing in them (a gateway through a
+run of hosted checkouts), its last state change before them, found by looking for its
+bytes further back in the file (up to `LOOKBACK_BYTES`, about 120,000 messages: a server
+that changed nothing in so long shows as idle, where a file read whole shows its last
+change, however old), saving and exporting the file's records one line after another.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, overload
+from typing import Final, NamedTuple, overload
 
+from payviz.engine._types import Party
 from payviz.engine.scenario import Scenario
 from payviz.engine.trace import Message, Record, StateChange
 
@@ -28,7 +30,7 @@ from .trace_io import decode_lines, parse_lines
 
 LAZY_FROM_BYTES: Final = 32 << 20  # about 30,000 messages
 WINDOW_ROWS: Final = 64  # messages before the playhead whose records the diagram reads
-LONGEST_WINDOW_ROWS: Final = 4096  # and at most, when a server changed nothing in those
+LOOKBACK_BYTES: Final = 128 << 20  # how far before those a server's last change is sought
 _CHUNK_BYTES: Final = 4 << 20
 
 
@@ -126,18 +128,29 @@ class OpenedTrace:
     started: float | None
     skipped: list[tuple[int, str]]
     body_start: int = 0  # where the first record's line starts (after a header)
+    # party -> its last state change found before some byte (see `_last_change`)
+    _changes: dict[Party, _Change] = field(default_factory=dict, repr=False, compare=False)
 
     def records_before(self, row: int) -> list[Record]:
         """The records of the messages before row `row`, and its own, in order: from
-        `WINDOW_ROWS` messages back, and further back (four times as far each time, to
-        `LONGEST_WINDOW_ROWS`) until every server's caption has a state change in them,
-        as a file read whole would show it (see `node_states`)."""
-        span = WINDOW_ROWS
-        while True:
-            records = self._records_between(max(0, row - span), row)
-            if row - span <= 0 or span >= LONGEST_WINDOW_ROWS or _every_caption(records):
-                return records
-            span *= 4
+        `WINDOW_ROWS` messages back, after the last state change before them of each server
+        whose caption has none among them, as a file read whole would show it (see
+        `node_states`)."""
+        first_row = max(0, row - WINDOW_ROWS)
+        records = self._records_between(first_row, row)
+        start = self.rows.line_start(first_row)
+        if first_row == 0 or start is None:
+            return records
+        shown = {r.party for r in records if isinstance(r, StateChange)}
+        older = [
+            found
+            for party, key in watched_states().items()
+            if party not in shown and (found := self._last_change(party, key, start))
+        ]
+        if not older:
+            return records
+        older.sort(key=lambda state: state.seq)
+        return [*older, *records]
 
     def _records_between(self, first_row: int, row: int) -> list[Record]:
         # From the first row's line; from the file's first record for the first row, so
@@ -149,14 +162,68 @@ class OpenedTrace:
         data = self.rows.read_at(first, last - first) + self.rows.line_at(last)
         return decode_lines(data.splitlines(keepends=True))
 
+    def _last_change(self, party: Party, key: str, before: int) -> StateChange | None:
+        """The last state change of `party`'s `key` on a line before byte `before`, looked
+        for up to `LOOKBACK_BYTES` back, and remembered: as the playhead moves on, only
+        the bytes between the last answer's `before` and this one are looked through."""
+        known = self._changes.get(party)
+        if known is not None and known.before <= before:
+            newer = self._search(party, key, known.before, before)
+            latest = known if newer is None else newer
+        elif known is not None and known.state is not None and known.end <= before:
+            return known.state  # the last before a later byte, and its line is before this
+        else:
+            low = max(self.body_start, before - LOOKBACK_BYTES)
+            latest = self._search(party, key, low, before) or _Change(before, 0, None)
+        self._changes[party] = _Change(before, latest.end, latest.state)
+        return latest.state
 
-def _every_caption(records: Sequence[Record]) -> bool:
-    """Whether every server's caption has a state change among `records`."""
-    watched = watched_states()
-    found = {
-        r.party for r in records if isinstance(r, StateChange) and watched.get(r.party) == r.key
-    }
-    return len(found) == len(watched)
+    def _search(self, party: Party, key: str, low: int, high: int) -> _Change | None:
+        """The last state change of `party`'s `key` whose bytes, as payviz writes them
+        (compact or spaced), lie between bytes `low` and `high` (a line's start), looked
+        for from the end backwards a chunk at a time."""
+        needles = (
+            f'"party":"{party}","key":"{key}"'.encode(),
+            f'"party": "{party}", "key": "{key}"'.encode(),
+        )
+        overlap = max(len(needle) for needle in needles) - 1
+        end = high
+        while end > low:
+            begin = max(low, end - _CHUNK_BYTES)
+            chunk = self.rows.read_at(begin, end - begin)
+            at = len(chunk)
+            while (at := max(chunk.rfind(needle, 0, at) for needle in needles)) >= 0:
+                line, line_end = self._line_around(begin + at)
+                found = decode_lines([line])
+                state = found[0] if found else None
+                if isinstance(state, StateChange) and (state.party, state.key) == (party, key):
+                    return _Change(high, line_end, state)
+            if begin == low:
+                break
+            end = begin + overlap  # a needle across the two chunks is seen whole
+        return None
+
+    def _line_around(self, at: int) -> tuple[bytes, int]:
+        """The whole line that holds byte `at`, and where it ends."""
+        start = at
+        while start > 0:
+            begin = max(0, start - 4096)
+            newline = self.rows.read_at(begin, start - begin).rfind(b"\n")
+            if newline >= 0:
+                start = begin + newline + 1
+                break
+            start = begin
+        line = self.rows.line_at(start)
+        return line, start + len(line)
+
+
+class _Change(NamedTuple):
+    """A server's last state change before byte `before` (None: none was found), and
+    where its line ends."""
+
+    before: int
+    end: int
+    state: StateChange | None
 
 
 def open_lazily(path: Path) -> OpenedTrace:
@@ -195,7 +262,7 @@ def open_lazily(path: Path) -> OpenedTrace:
 
 __all__ = [
     "LAZY_FROM_BYTES",
-    "LONGEST_WINDOW_ROWS",
+    "LOOKBACK_BYTES",
     "WINDOW_ROWS",
     "FileMessages",
     "FileRecords",

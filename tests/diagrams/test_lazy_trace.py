@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,73 @@ def test_a_file_that_starts_with_blank_lines_opens_as_when_read_whole(
         r for r in open_session(padded).records if isinstance(r, Message)
     ]
     assert tuple(opened.records) == open_session(padded).records
+
+
+@pytest.fixture(scope="module")
+def quiet_gateway(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A direct checkout, then six hosted ones: the gateway has nothing to do in those, so
+    its last action lies far more than the diagram's window before the end."""
+    folder = tmp_path_factory.mktemp("quiet")
+    scenarios = [Scenario(mode="direct"), *[Scenario(mode="redirect")] * 6]
+    return record_trace(folder / "quiet.jsonl", *scenarios)
+
+
+@pytest.mark.parametrize("spaced", [False, True], ids=["compact", "spaced"])
+def test_a_servers_last_change_long_before_the_window_is_still_its_caption(
+    quiet_gateway: Path, tmp_path: Path, spaced: bool
+) -> None:
+    path = quiet_gateway
+    if spaced:  # the same records written the way json.dumps spaces them
+        path = tmp_path / "spaced.jsonl"
+        lines = quiet_gateway.read_text(encoding="utf-8").splitlines()
+        path.write_text("".join(json.dumps(json.loads(line)) + "\n" for line in lines))
+    whole = list(open_session(path).records)
+    opened = open_lazily(path)
+    last_action = max(
+        (r for r in whole if isinstance(r, StateChange) and r.party == "gateway"),
+        key=lambda r: r.seq,
+    )
+    end = len(opened.messages) - 1
+    assert opened.messages[end - WINDOW_ROWS].seq > last_action.seq  # out of the window
+    for row in [end, *range(len(opened.messages))]:  # from the end first, then forwards
+        seq = opened.messages[row].seq
+        shown = node_states(opened.records_before(row), seq)
+        assert shown == node_states(whole, seq), row
+    assert (
+        node_states(opened.records_before(end), opened.messages[end].seq)["gateway"].lines
+        == node_states([last_action], last_action.seq)["gateway"].lines
+    )
+
+
+def test_a_server_with_no_change_in_the_file_stays_idle(tmp_path: Path) -> None:
+    path = record_trace(tmp_path / "hosted.jsonl", *[Scenario(mode="redirect")] * 4)
+    opened = open_lazily(path)
+    end = len(opened.messages) - 1
+    states = node_states(opened.records_before(end), opened.messages[end].seq)
+    assert states["gateway"].tone == "idle"
+    assert states == node_states(list(open_session(path).records), opened.messages[end].seq)
+
+
+def test_a_servers_last_change_thousands_of_messages_back_is_found(
+    quiet_gateway: Path, tmp_path: Path
+) -> None:
+    # The last hosted checkout again and again with new numbers: more than 5,000 messages
+    # after the gateway's last action (the window once widened to 4,096 at most).
+    lines = [json.loads(line) for line in quiet_gateway.read_text(encoding="utf-8").splitlines()]
+    last = max(line.get("checkout", 0) for line in lines)
+    hosted = [line for line in lines if line.get("checkout") == last]
+    seq, checkout = lines[-1]["seq"], last
+    for _ in range(300):
+        checkout += 1
+        for line in hosted:
+            seq += 1
+            lines.append({**line, "seq": seq, "checkout": checkout})
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines))
+    opened = open_lazily(path)
+    end = len(opened.messages) - 1
+    assert end > 5000
+    whole = list(open_session(path).records)
+    expected = node_states(whole, opened.messages[end].seq)
+    assert expected["gateway"].tone != "idle"
+    assert node_states(opened.records_before(end), opened.messages[end].seq) == expected
