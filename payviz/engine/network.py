@@ -17,6 +17,7 @@ import httpx
 from ._types import Party, party_from_user_agent, user_agent
 from .adversary import tamper
 from .capture import Exchange, Recorder
+from .cards import mask_text
 from .clock import Clock, DeadlineExceeded
 from .context import CURRENT_RUN, RUN_HEADER
 from .faults import DEFAULT_DELAY_SECONDS, LINK_FAULTS, REORDER_HOLD_SECONDS, FaultBook
@@ -182,7 +183,8 @@ class _Client(httpx.AsyncClient):
     request costs), and the actors call the same few endpoints (`/v1/payments`,
     `/iso8583`, ...) in every checkout. An `httpx.URL` is immutable, so the one parsed
     the first time is the very URL parsing the same text again would give. Only URLs
-    without a query are kept: a query can carry what a form carried, a card number too.
+    without a query and without a card number in their path are kept: a query can carry
+    what a form carried, a card number too, and none is held here past its request.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -202,9 +204,10 @@ class _Client(httpx.AsyncClient):
             parsed = _PARSED_URLS.get(url)
             if parsed is None:
                 parsed = httpx.URL(url)
-                if len(_PARSED_URLS) >= _PARSED_URLS_MAX_ENTRIES:
-                    _PARSED_URLS.clear()
-                _PARSED_URLS[url] = parsed
+                if mask_text(url) == url:
+                    if len(_PARSED_URLS) >= _PARSED_URLS_MAX_ENTRIES:
+                        _PARSED_URLS.clear()
+                    _PARSED_URLS[url] = parsed
             url = parsed
         return super().build_request(method, url, **kwargs)
 

@@ -99,6 +99,7 @@ def test_endpoints_parsed_once_are_the_urls_asked_for_and_no_query_is_kept() -> 
             for _ in range(2):
                 await client.post(network.url("gateway", "/v1/payments"), content=b"{}")
             await client.get(network.url("gateway", "/pay?card=4242424242424242"))
+            await client.get(network.url("gateway", "/orders/4242424242424242"))
         finally:
             await network.close()
         return trace.messages()
@@ -108,5 +109,8 @@ def test_endpoints_parsed_once_are_the_urls_asked_for_and_no_query_is_kept() -> 
         "https://gateway.payviz.test/v1/payments",
         "https://gateway.payviz.test/v1/payments",
         "https://gateway.payviz.test/pay?card=424242******4242",
+        "https://gateway.payviz.test/orders/424242******4242",
     ]
+    # kept parsed: the endpoint called again and again, never a card number (query or path)
+    assert "https://gateway.payviz.test/v1/payments" in wire._PARSED_URLS
     assert not any("4242424242424242" in text for text in wire._PARSED_URLS)
