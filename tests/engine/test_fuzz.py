@@ -536,6 +536,15 @@ def test_a_record_whose_type_is_not_a_string_is_skipped(tmp_path: Path) -> None:
     assert [number for number, _ in result.skipped] == [2]
 
 
+def _load_good_and_bad(tmp_path: Path, good: dict[str, Any], bad: dict[str, Any]) -> LoadResult:
+    """A trace of a header, a good record and a bad one (lines 1-3), loaded."""
+    path = tmp_path / "odd.jsonl"
+    header = {"type": "header", "schema": 1, "generator": "payviz"}
+    lines = [header, good, bad]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return load_trace(path)
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -558,11 +567,7 @@ def test_a_message_with_a_field_of_the_wrong_type_is_skipped(
     # found by the fuzz above: a list where a party name belongs raised TypeError in the
     # loader, and one where text belongs broke the HAR export of what it kept
     message = next(r for r in recorded if r["type"] == "message" and r["protocol"] == "http")
-    path = tmp_path / "odd.jsonl"
-    header = {"type": "header", "schema": 1, "generator": "payviz"}
-    lines = [header, message, {**message, field: value}]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    result = load_trace(path)
+    result = _load_good_and_bad(tmp_path, message, {**message, field: value})
     assert len(result.records) == 1
     assert [number for number, _ in result.skipped] == [3]
     assert field in result.skipped[0][1] or "party" in result.skipped[0][1]
@@ -577,11 +582,7 @@ def test_a_state_change_with_a_field_of_the_wrong_type_is_skipped(
     recorded: list[dict[str, Any]], tmp_path: Path, field: str, value: Any
 ) -> None:
     state = next(r for r in recorded if r["type"] == "state")
-    path = tmp_path / "odd.jsonl"
-    header = {"type": "header", "schema": 1, "generator": "payviz"}
-    lines = [header, state, {**state, field: value}]
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
-    result = load_trace(path)
+    result = _load_good_and_bad(tmp_path, state, {**state, field: value})
     assert len(result.records) == 1
     assert [number for number, _ in result.skipped] == [3]
 
