@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -29,11 +29,19 @@ class JweError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class KeyPair:
-    """An RSA key pair owned by one actor; only the public half is ever shared."""
+    """An RSA key pair owned by one actor; only the public half is ever shared.
+
+    A pair made here (`generate`) also keeps its private key as the object it was made
+    as: opening tokens with it needs no PEM read back, and reading a private key's PEM
+    checks the key (primality tests, some 70 ms of holding the GIL on this kind of
+    machine, a pause in the UI while the engine starts). A pair read from a key log is
+    read from its PEM, checked.
+    """
 
     kid: str
     private_pem: str
     public_pem: str
+    private_key: rsa.RSAPrivateKey | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def generate(cls, bits: int = 2048) -> KeyPair:
@@ -53,7 +61,7 @@ class KeyPair:
             )
             .decode()
         )
-        return cls(hashlib.sha256(public_der).hexdigest(), private_pem, public_pem)
+        return cls(hashlib.sha256(public_der).hexdigest(), private_pem, public_pem, private)
 
 
 class Encrypter:
@@ -74,7 +82,8 @@ class Decrypter:
 
     def __init__(self, pair: KeyPair) -> None:
         self.kid = pair.kid
-        self._key = RSAKey.import_key(pair.private_pem)
+        made = pair.private_key
+        self._key = RSAKey.import_key(pair.private_pem if made is None else made)
 
     def open(self, token: str) -> dict[str, Any]:
         header = protected_header(token)

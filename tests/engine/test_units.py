@@ -390,6 +390,22 @@ def keys() -> KeyPair:
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 
 
+def test_a_pair_made_here_and_the_same_pair_read_from_its_pem_open_the_same_tokens(
+    keys: KeyPair,
+) -> None:
+    # A generated pair keeps its key object (no PEM read back, no key check holding the
+    # GIL); a key log gives the PEM alone, read and checked.
+    assert keys.private_key is not None
+    from_log = KeyPair(keys.kid, keys.private_pem, keys.public_pem)
+    assert from_log == keys
+    assert from_log.private_key is None
+    token = Encrypter(keys.kid, keys.public_pem).seal(CARD)
+    assert Decrypter(keys).open(token) == Decrypter(from_log).open(token) == CARD
+    other = KeyPair.generate()
+    with pytest.raises(JweError):
+        Decrypter(KeyPair(keys.kid, other.private_pem, other.public_pem)).open(token)
+
+
 def test_jwe_round_trip(keys: KeyPair) -> None:
     token = Encrypter(keys.kid, keys.public_pem).seal(CARD)
     header = protected_header(token)
