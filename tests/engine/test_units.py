@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import iso8583
@@ -290,6 +291,18 @@ def clock() -> VirtualClock:
     return VirtualClock(start=START)
 
 
+def _sleeper(
+    clock: VirtualClock, woke: list[tuple[str, float]]
+) -> Callable[[str, float], Awaitable[None]]:
+    """A task body that sleeps on `clock`, then notes its name and the virtual time."""
+
+    async def sleeper(name: str, seconds: float) -> None:
+        await clock.sleep(seconds)
+        woke.append((name, clock.now() - START))
+
+    return sleeper
+
+
 @pytest.fixture
 def secret() -> str:
     return new_secret()
@@ -463,10 +476,7 @@ def test_virtual_sleep_advances_time_without_waiting(clock: VirtualClock) -> Non
 
 def test_virtual_sleepers_wake_in_the_order_of_their_deadlines(clock: VirtualClock) -> None:
     woke: list[tuple[str, float]] = []
-
-    async def sleeper(name: str, seconds: float) -> None:
-        await clock.sleep(seconds)
-        woke.append((name, clock.now() - START))
+    sleeper = _sleeper(clock, woke)
 
     async def main() -> None:
         await asyncio.gather(sleeper("late", 300), sleeper("soon", 5), sleeper("mid", 30))
@@ -503,10 +513,7 @@ def test_virtual_time_stands_still_while_other_work_is_ready(
 
 def test_sleepers_beside_a_far_one_wake_in_order(clock: VirtualClock) -> None:
     woke: list[tuple[str, float]] = []
-
-    async def sleeper(name: str, seconds: float) -> None:
-        await clock.sleep(seconds)
-        woke.append((name, clock.now() - START))
+    sleeper = _sleeper(clock, woke)
 
     async def main() -> None:
         far = asyncio.create_task(sleeper("far", 100))
@@ -522,10 +529,7 @@ def test_sleepers_beside_a_far_one_wake_in_order(clock: VirtualClock) -> None:
 
 def test_a_lone_sleeper_after_a_race_still_wakes_in_order(clock: VirtualClock) -> None:
     woke: list[tuple[str, float]] = []
-
-    async def sleeper(name: str, seconds: float) -> None:
-        await clock.sleep(seconds)
-        woke.append((name, clock.now() - START))
+    sleeper = _sleeper(clock, woke)
 
     async def main() -> None:
         early = asyncio.create_task(sleeper("early", 10))
