@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from payviz.diagrams import trace_lines
 from payviz.diagrams.lazy_trace import WINDOW_ROWS, open_lazily
 from payviz.diagrams.node_state import node_states
 from payviz.diagrams.session_file import open_session
@@ -139,6 +140,20 @@ def test_a_file_that_starts_with_blank_lines_opens_as_when_read_whole(
         r for r in open_session(padded).records if isinstance(r, Message)
     ]
     assert tuple(opened.records) == open_session(padded).records
+
+
+@pytest.mark.parametrize("chunk", [97, 4096], ids=["lines-longer-than-a-chunk", "small-chunks"])
+def test_a_file_read_in_small_pieces_opens_as_when_read_whole(
+    path: Path, tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lines cross the reader's chunks, span several of them, and the last ends the file
+    # with no newline: every row must still point at its own line.
+    cut = tmp_path / "cut.jsonl"
+    cut.write_bytes(path.read_bytes().rstrip(b"\n"))
+    monkeypatch.setattr(trace_lines, "_CHUNK", chunk)
+    opened = open_lazily(cut)
+    assert list(opened.messages) == [r for r in open_session(cut).records if isinstance(r, Message)]
+    assert tuple(opened.records) == open_session(cut).records
 
 
 @pytest.fixture(scope="module")
