@@ -169,8 +169,9 @@ class ReadRows:
 
     def extend(self, other: ReadRows) -> None:
         """Add the rows of the part of the file after this one. Its looks are added as
-        they are: the two parts share a few hundred of a million rows' looks, too few to
-        be worth looking every look up (a tenth of a second, while the window waits)."""
+        they are: the two parts of a million-message file share a few dozen of its 140,000
+        looks, too few to be worth looking every look up (a tenth of a second, while the
+        window waits)."""
         first = len(self.looks)
         self.looks.extend(other.looks)
         self.offset.extend(other.offset)
@@ -180,7 +181,7 @@ class ReadRows:
 
     # Pickled (to come back from the process that reads a file's second half, see
     # `trace_split`) with its looks as plain tuples: a named tuple is unpickled through
-    # its Python `__new__`, which took three times as long for a hundred thousand looks.
+    # its Python `__new__`, which took two to three times as long for 77,000 looks.
     def __getstate__(self) -> tuple[object, ...]:
         looks = [tuple(look) for look in self.looks]
         return self.offset, self.look_of, looks, self.skipped, self.lines
@@ -205,10 +206,10 @@ class _Reader:
     def block(self, data: bytes, at: int, stop: int, number: int, offset: int, last: bool) -> int:
         """Read the lines of `data[at:stop]`, the first numbered `number`, where `data`
         starts at byte `offset` of the file; each ends in a newline but, when `last`, the
-        final one. The
-        lines are read where they lie in `data`, never copied out one by one (a line of a
-        message is longer than what Python's small-object allocator serves, and copying a
-        million of them took a fifth of the reading). Returns the number of lines read."""
+        final one. The lines are read where they lie in `data`, never copied out one by
+        one (a message's line is longer than what Python's small-object allocator serves,
+        and copying a million of them took a fifth of the reading). Returns the number of
+        lines read."""
         kept: list[int] = []
         looks: list[int] = []
         read = 0
