@@ -22,7 +22,10 @@ from ._types import Direction, Party, Protocol
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
+# Records keep their fields in an instance dict, not in slots: that dict, in field order,
+# is what orjson writes as the record's line (see `_record_maker`), so a record and its
+# line are made with one store a field rather than a second dict of every field.
+@dataclass(frozen=True)
 class Message:
     """One request or response on one link, as seen on the wire (card numbers masked)."""
 
@@ -65,7 +68,7 @@ class Message:
         return self.error is not None or (self.status is not None and self.status >= 400)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StateChange:
     """An actor's visible state after it handled a message: order status, balance, ..."""
 
@@ -135,15 +138,15 @@ def _record_maker(cls: type[Any], lines: bool = True) -> Callable[..., Any]:
 
     It takes every field but `type` positionally, in order, with no defaults. A frozen
     dataclass's `__init__` stores each field through `object.__setattr__` by name, which
-    took more than the rest of building a Message; here a plain class with the very same
-    slots stores them as any `__init__` does, and the object is then made the record by
-    assigning its class (Python allows it between classes of the same layout), frozen
-    from then on like any other. The line is the dictionary, in the same order, that
-    orjson writes for the dataclass (`encode_line`), made from the values at hand: orjson
-    writes a dict three times faster than it reads a dataclass with slots. A value orjson
-    refuses (a key that is not a string, an integer past 64 bits) is left to
-    `encode_line`. It is generated, as dataclasses generates `__init__`, so that it follows
-    the fields.
+    took more than the rest of building a Message; here an instance of a plain class gets
+    the fields as any `__init__` sets attributes, and is then made the record by assigning
+    its class (Python allows it between classes of the same layout), frozen from then on
+    like any other. Its attributes, set in field order, are the dict orjson writes as the
+    line, the same as `encode_line` writes for the record: building a separate dict of
+    every field for orjson took as long as building the record, and orjson reads a dict
+    three times faster than a dataclass. A value orjson refuses (a key that is not a
+    string, an integer past 64 bits) is left to `encode_line`. It is generated, as
+    dataclasses generates `__init__`, so that it follows the fields.
     """
     names = [f.name for f in fields(cls)]
     given = [name for name in names if name != "type"]
@@ -152,7 +155,7 @@ def _record_maker(cls: type[Any], lines: bool = True) -> Callable[..., Any]:
     source = "\n".join(
         [
             "class Layout:",
-            f"    __slots__ = {tuple(cls.__slots__)!r}",
+            "    pass",
             # The maker's own names start with "__", which no field's name does.
             f"def make({parameters}):",
             "    __record = __new(Layout)",
@@ -162,9 +165,7 @@ def _record_maker(cls: type[Any], lines: bool = True) -> Callable[..., Any]:
             *(
                 [
                     "    try:",
-                    "        __line = __dumps({"
-                    + ", ".join(f"{name!r}: {name}" for name in given)
-                    + f", 'type': {kind!r}}}, option=__options)",
+                    "        __line = __dumps(__record.__dict__, option=__options)",
                     "    except __JSONEncodeError:",
                     "        __line = __encode_line(__record)",
                     "    return __record, __line",
@@ -199,8 +200,8 @@ make_state_unwritten: Callable[..., tuple[StateChange, None]] = _record_maker(
 def _record_builder(cls: type[Any]) -> tuple[frozenset[str], Callable[[dict[str, Any]], Any]]:
     """Every key of a `cls` line, and a builder of the record from such a line's dict.
 
-    Made as `_record_maker`'s records are (a plain class with the same slots, its objects
-    given the record's class): a trace file read back is a dict per line with every field
+    Made as `_record_maker`'s records are (an instance of a plain class, its attributes
+    set in field order, given the record's class): a trace file read back is a dict per line with every field
     as payviz writes them, and a frozen dataclass's `__init__` took three quarters of the
     time to turn one into a Message. A dict with other keys goes to `__init__`, which
     fills defaults and names what is missing or unknown.
@@ -209,7 +210,7 @@ def _record_builder(cls: type[Any]) -> tuple[frozenset[str], Callable[[dict[str,
     source = "\n".join(
         [
             "class Layout:",
-            f"    __slots__ = {tuple(cls.__slots__)!r}",
+            "    pass",
             "def build(__data):",
             "    __record = __new(Layout)",
             *(f"    __record.{name} = __data[{name!r}]" for name in names),
@@ -284,7 +285,14 @@ class Trace:
     def append_held(self, record: Record, line: bytes | None) -> None:
         """`append`, for a caller that holds `lock` (it numbered the record under it); the
         listeners hear of the record before the lock is released, so in order."""
-        self._store(record, line)
+        self.records.append(record)
+        sink = self._sink
+        if sink is not None:
+            if line is None:
+                line = encode_line(record)
+            written = sink.write(line)
+            if written != len(line):
+                _write_rest(sink, line, written)
         for listener in self._listeners:
             listener(record)
 
