@@ -189,7 +189,15 @@ _RULES: tuple[_Rule, ...] = (
     _r("redirect", "merchant", "browser", r"EMAIL", 5),
 )
 
-_COMPILED = [(rule, re.compile(rule.pattern)) for rule in _RULES]
+# The rules by (mode, requester, responder), in table order: a message is tried against
+# its own parties' few rules, not all of them. An operation with an id in its path (an
+# order's page) is new to every checkout, so classifying it is not rare.
+_BY_PARTIES: dict[tuple[str, str, str], list[tuple[_Rule, re.Pattern[str]]]] = {}
+for _rule in _RULES:
+    _BY_PARTIES.setdefault((_rule.mode, _rule.src, _rule.dst), []).append(
+        (_rule, re.compile(_rule.pattern))
+    )
+del _rule
 
 
 def classify(
@@ -210,9 +218,7 @@ def classify(
     tells the shop's answer to Pay apart by it). Messages the table does not name belong
     to the flow's first step.
     """
-    for rule, regex in _COMPILED:
-        if rule.mode != mode or rule.src != requester or rule.dst != responder:
-            continue
+    for rule, regex in _BY_PARTIES.get((mode, requester, responder), ()):
         if rule.direction is not None and rule.direction != direction:
             continue
         if rule.status is not None and rule.status != status:
