@@ -258,17 +258,24 @@ def _hides_cvc_form(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     """What may be persisted of a message body: PANs masked, card security codes removed."""
     text = mask_text(text)
-    # Both security-code patterns need "cv" in some case. In ASCII text that is one of four
-    # spellings, each a substring search in C that copies nothing; other text is lower-cased
-    # first. Either way is faster than a case-insensitive pattern tried at every position.
-    if text.isascii():
-        if "cv" not in text and "CV" not in text and "Cv" not in text and "cV" not in text:
-            return text
-    elif "cv" not in text.lower():
-        return text
+    # Both security-code patterns need "cv" in some case: the lower-cased text is searched
+    # for it, in C, where a case-insensitive pattern would be tried at every position. Each
+    # "cv" found (a page with a card form has one or two) tells which pattern may match: a
+    # JSON key ('"cvc', '"cvv') or a form field ('cvc=', 'cvv='). Searching the whole text
+    # for each of those four took four times as long as the rest.
     lowered = text.lower()
-    if '"cvc' in lowered or '"cvv' in lowered:
+    at = lowered.find("cv")
+    if at < 0:
+        return text
+    key = field = False
+    while at >= 0:
+        follows = lowered[at + 2 : at + 4]
+        if follows[:1] in ("c", "v"):
+            key = key or lowered[at - 1 : at] == '"'
+            field = field or follows[1:] == "="
+        at = lowered.find("cv", at + 2)
+    if key:
         text = _CVC_JSON.sub(_hides_cvc_json, text)
-    if "cvc=" in lowered or "cvv=" in lowered:
+    if field:
         text = _CVC_FORM.sub(_hides_cvc_form, text)
     return text

@@ -201,10 +201,10 @@ def _record_builder(cls: type[Any]) -> tuple[frozenset[str], Callable[[dict[str,
     """Every key of a `cls` line, and a builder of the record from such a line's dict.
 
     Made as `_record_maker`'s records are (an instance of a plain class, its attributes
-    set in field order, given the record's class): a trace file read back is a dict per line with every field
-    as payviz writes them, and a frozen dataclass's `__init__` took three quarters of the
-    time to turn one into a Message. A dict with other keys goes to `__init__`, which
-    fills defaults and names what is missing or unknown.
+    set in field order, given the record's class): a trace file read back is a dict per
+    line with every field as payviz writes them, and a frozen dataclass's `__init__` took
+    three quarters of the time to turn one into a Message. A dict with other keys goes to
+    `__init__`, which fills defaults and names what is missing or unknown.
     """
     names = [f.name for f in fields(cls)]
     source = "\n".join(
