@@ -128,7 +128,8 @@ def _to_microsecond(seconds: float) -> float:
 
 class Recorder:
     """Builds Messages and StateChanges and appends them to the trace, thread-safely: each
-    is numbered and appended under the trace's lock."""
+    is numbered and appended under the trace's lock. A header dict given to `request` or
+    `response` may become the record's own: the caller does not change it afterwards."""
 
     def __init__(self, trace: Trace, clock: Clock) -> None:
         self.trace = trace
@@ -440,10 +441,15 @@ class Recorder:
 def _visible(headers: dict[str, str]) -> tuple[dict[str, str], bool]:
     """Headers as the trace keeps them: no simulator plumbing, card numbers masked (a
     Location or a Referer can carry one in its query string); and whether they carry a
-    notification's signature."""
+    notification's signature. Headers with nothing to mask or hide are kept as given, not
+    copied: the callers (the capturing transport and middleware) make the dict for the
+    Recorder and give it up. What a trace keeps is memory a run touches for the first time,
+    and the copy was one more dict a message."""
     names = tuple(headers)
     hidden, signed = _NAMES.get(names) or _names(names)
     if all(map(_CLEAN.__contains__, headers.values())):  # most messages: every value known
+        if not hidden:
+            return headers, signed  # kept as it is: the caller gives it up
         visible = headers.copy()
     else:
         visible = {k: v if v in _CLEAN else _redacted(v) for k, v in headers.items()}
