@@ -74,3 +74,25 @@ def test_bench_is_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["bench", "--help"])
     assert "--quick" in capsys.readouterr().out
+
+
+def test_a_timed_recorder_method_answers_as_the_method_and_adds_its_time() -> None:
+    from payviz.bench.trace_write import _timed
+
+    calls: list[tuple[object, ...]] = []
+
+    def response(
+        exchange: object, status: int, headers: dict[str, str], error: str | None = None
+    ) -> str:
+        calls.append((exchange, status, headers, error))
+        return "answered"
+
+    spent = [0.0]
+    timed = _timed(response, spent)
+    assert timed("x", 200, {}) == "answered"
+    assert timed("y", 500, {"a": "b"}, error="late") == "answered"
+    assert calls == [("x", 200, {}, None), ("y", 500, {"a": "b"}, "late")]
+    assert spent[0] > 0
+    assert timed.__name__ == "response"
+    with pytest.raises(TypeError, match="only plain parameters"):
+        _timed(lambda *args: None, spent)
