@@ -245,6 +245,12 @@ _CVC_JSON = re.compile(
     r'("(?:cvc|cvv|cvc2|cvv2)"\s*:\s*)(?:"\d{3,4}"|\d{3,4}(?![\d.eE]))', re.IGNORECASE
 )
 _CVC_FORM = re.compile(r"((?:^|[&?])(?:cvc|cvv)=)(\d{3,4})(?=&|$)", re.IGNORECASE)
+# The same two, for ASCII text lower-cased: with no case to ignore, each starts with
+# letters the regex engine can search for ahead of any attempt ('"cv', "cv"), where the
+# patterns above are tried at every position (a form's field took 4 us that way, 0.9 us
+# this way). A form field's "&", "?" or start of text is checked at each match.
+_CVC_JSON_LOWER = re.compile(r'("(?:cvc|cvv|cvc2|cvv2)"\s*:\s*)(?:"\d{3,4}"|\d{3,4}(?![\d.eE]))')
+_CVC_FORM_LOWER = re.compile(r"(?:cvc|cvv)=(\d{3,4})(?=&|$)")
 
 
 def _hides_cvc_json(match: re.Match[str]) -> str:
@@ -255,27 +261,38 @@ def _hides_cvc_form(match: re.Match[str]) -> str:
     return match.group(1) + "***"
 
 
+def _hide_codes(text: str, lowered: str) -> str:
+    """`text` (ASCII, `lowered` its lower case) with every security code the two patterns
+    above would find replaced as they replace it: the JSON keys' values first, then the
+    form fields' (a text has one or two at most; none of either can overlap another)."""
+    pieces: list[str] = []
+    done = 0
+    for match in _CVC_JSON_LOWER.finditer(lowered):
+        pieces += (text[done : match.end(1)], '"***"')
+        done = match.end()
+    if pieces:
+        text = "".join((*pieces, text[done:]))
+        lowered = text.lower()
+        pieces, done = [], 0
+    for match in _CVC_FORM_LOWER.finditer(lowered):
+        start = match.start()
+        if start == 0 or lowered[start - 1] in "&?":
+            pieces += (text[done : match.start(1)], "***")
+            done = match.end()
+    if pieces:
+        text = "".join((*pieces, text[done:]))
+    return text
+
+
 def redact(text: str) -> str:
     """What may be persisted of a message body: PANs masked, card security codes removed."""
     text = mask_text(text)
     # Both security-code patterns need "cv" in some case: the lower-cased text is searched
-    # for it, in C, where a case-insensitive pattern would be tried at every position. Each
-    # "cv" found (a page with a card form has one or two) tells which pattern may match: a
-    # JSON key ('"cvc', '"cvv') or a form field ('cvc=', 'cvv='). Searching the whole text
-    # for each of those four took four times as long as the rest.
+    # for it in C.
     lowered = text.lower()
-    at = lowered.find("cv")
-    if at < 0:
+    if "cv" not in lowered:
         return text
-    key = field = False
-    while at >= 0:
-        follows = lowered[at + 2 : at + 4]
-        if follows[:1] in ("c", "v"):
-            key = key or lowered[at - 1 : at] == '"'
-            field = field or follows[1:] == "="
-        at = lowered.find("cv", at + 2)
-    if key:
-        text = _CVC_JSON.sub(_hides_cvc_json, text)
-    if field:
-        text = _CVC_FORM.sub(_hides_cvc_form, text)
-    return text
+    if text.isascii():  # lower-casing ASCII keeps every character where it was
+        return _hide_codes(text, lowered)
+    text = _CVC_JSON.sub(_hides_cvc_json, text)
+    return _CVC_FORM.sub(_hides_cvc_form, text)
