@@ -30,8 +30,6 @@ from .trace import (
     make_state_unwritten,
 )
 
-HIDDEN_HEADERS = frozenset({RUN_HEADER})
-
 
 class Exchange:
     """A request in flight: what its response needs to be classified the same way."""
@@ -129,7 +127,8 @@ def _to_microsecond(seconds: float) -> float:
 class Recorder:
     """Builds Messages and StateChanges and appends them to the trace, thread-safely: each
     is numbered and appended under the trace's lock. A header dict given to `request` or
-    `response` may become the record's own: the caller does not change it afterwards."""
+    `response` has its names in lower case and may become the record's own: the caller
+    does not change it afterwards."""
 
     def __init__(self, trace: Trace, clock: Clock) -> None:
         self.trace = trace
@@ -441,37 +440,21 @@ class Recorder:
 def _visible(headers: dict[str, str]) -> tuple[dict[str, str], bool]:
     """Headers as the trace keeps them: no simulator plumbing, card numbers masked (a
     Location or a Referer can carry one in its query string); and whether they carry a
-    notification's signature. Headers with nothing to mask or hide are kept as given, not
-    copied: the callers (the capturing transport and middleware) make the dict for the
-    Recorder and give it up. What a trace keeps is memory a run touches for the first time,
-    and the copy was one more dict a message."""
-    names = tuple(headers)
-    hidden, signed = _NAMES.get(names) or _names(names)
+    notification's signature. Names are in lower case, as httpx and ASGI give them (the
+    callers, the capturing transport and middleware, pass them on so): the two names that
+    matter are looked up, not found by going through every name. Headers with nothing to
+    mask or hide are kept as given, not copied: the callers make the dict for the Recorder
+    and give it up. What a trace keeps is memory a run touches for the first time, and the
+    copy was one more dict a message."""
+    signed = "webhook-signature" in headers
     if all(map(_CLEAN.__contains__, headers.values())):  # most messages: every value known
-        if not hidden:
+        if RUN_HEADER not in headers:
             return headers, signed  # kept as it is: the caller gives it up
         visible = headers.copy()
     else:
         visible = {k: v if v in _CLEAN else _redacted(v) for k, v in headers.items()}
-    for name in hidden:
-        del visible[name]
+    visible.pop(RUN_HEADER, None)
     return visible, signed
-
-
-# A client sends the same header names in the same order from one message to the next:
-# which of them are hidden, and whether one is a webhook signature, in any case, is worked
-# out once per list of names.
-_NAMES: dict[tuple[str, ...], tuple[tuple[str, ...], bool]] = {}
-_NAMES_MAX_ENTRIES = 1024
-
-
-def _names(names: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
-    hidden = tuple(name for name in names if name.lower() in HIDDEN_HEADERS)
-    known = (hidden, any(name.lower() == "webhook-signature" for name in names))
-    if len(_NAMES) >= _NAMES_MAX_ENTRIES:
-        _NAMES.clear()
-    _NAMES[names] = known
-    return known
 
 
 # Most of what is masked recurs from one message to the next: header values (hosts,
