@@ -26,8 +26,8 @@ class Sizes:
     log_messages: int
 
 
-QUICK = Sizes(40, 3, 60, 5, 150, 200_000)
-FULL = Sizes(150, 5, 300, 11, 1000, 1_000_000)
+QUICK = Sizes(40, 3, 150, 5, 150, 200_000)
+FULL = Sizes(150, 5, 900, 11, 1000, 1_000_000)
 FIGURES = ("engine", "trace", "ui")
 
 
