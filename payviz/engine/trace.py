@@ -285,14 +285,7 @@ class Trace:
     def append_held(self, record: Record, line: bytes | None) -> None:
         """`append`, for a caller that holds `lock` (it numbered the record under it); the
         listeners hear of the record before the lock is released, so in order."""
-        self.records.append(record)
-        sink = self._sink
-        if sink is not None:
-            if line is None:
-                line = encode_line(record)
-            written = sink.write(line)
-            if written != len(line):
-                _write_rest(sink, line, written)
+        self._store(record, line)
         for listener in self._listeners:
             listener(record)
 
