@@ -474,6 +474,21 @@ def test_virtual_sleep_advances_time_without_waiting(clock: VirtualClock) -> Non
     assert clock.now() == START + 3600
 
 
+def test_many_short_sleeps_add_up_to_the_microsecond(clock: VirtualClock) -> None:
+    # A trace's times are the clock's, less its start, to the microsecond: ten 4 ms hops
+    # are 0.04 s, not 0.039999 (a Unix time as a double steps by a quarter microsecond).
+    async def hops() -> list[float]:
+        times = []
+        for _ in range(250):
+            await clock.sleep(0.004)
+            times.append(round(clock.now() - START, 6))
+        return times
+
+    times = asyncio.run(hops())
+    assert times[9] == 0.04
+    assert times == [round(0.004 * (hop + 1), 6) for hop in range(250)]
+
+
 def test_virtual_sleepers_wake_in_the_order_of_their_deadlines(clock: VirtualClock) -> None:
     woke: list[tuple[str, float]] = []
     sleeper = _sleeper(clock, woke)
